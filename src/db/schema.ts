@@ -1,0 +1,126 @@
+import { sql } from 'drizzle-orm';
+import {
+  boolean,
+  check,
+  foreignKey,
+  index,
+  integer,
+  pgEnum,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  unique,
+  uuid,
+} from 'drizzle-orm/pg-core';
+import { WEBHOOK_EVENTS } from '../webhooks/events.ts';
+
+const createdAt = () => timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow();
+
+export const accounts = pgTable(
+  'accounts',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    name: text('name').notNull(),
+    /** Per-account override of the MAX_WEBHOOKS_PER_ACCOUNT default. */
+    maxWebhooks: integer('max_webhooks'),
+    /** Webhooks the account holds; kept by the statement that creates one so the limit is race-free. */
+    webhookCount: integer('webhook_count').notNull().default(0),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    check('accounts_webhook_count_non_negative', sql`${t.webhookCount} >= 0`),
+    check('accounts_max_webhooks_non_negative', sql`${t.maxWebhooks} >= 0`),
+  ],
+);
+
+export const companies = pgTable(
+  'companies',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    accountId: uuid('account_id')
+      .notNull()
+      .references(() => accounts.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    subdomain: text('subdomain').unique(),
+    createdAt: createdAt(),
+  },
+  // Target of the webhooks (account_id, company_id) foreign key.
+  (t) => [unique('companies_account_id_id_unique').on(t.accountId, t.id)],
+);
+
+export const apiKeys = pgTable(
+  'api_keys',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    accountId: uuid('account_id')
+      .notNull()
+      .references(() => accounts.id, { onDelete: 'cascade' }),
+    name: text('name'),
+    /** Lowercase hex SHA-256 of the token; the token itself is never stored. */
+    tokenHash: text('token_hash').notNull().unique(),
+    scopes: text('scopes').array().notNull(),
+    /** False: the key reaches only the companies listed in api_key_companies. */
+    allCompanies: boolean('all_companies').notNull().default(true),
+    expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }),
+    revokedAt: timestamp('revoked_at', { withTimezone: true, mode: 'date' }),
+    createdAt: createdAt(),
+  },
+  (t) => [index('api_keys_account_id_idx').on(t.accountId)],
+);
+
+export const apiKeyCompanies = pgTable(
+  'api_key_companies',
+  {
+    apiKeyId: uuid('api_key_id')
+      .notNull()
+      .references(() => apiKeys.id, { onDelete: 'cascade' }),
+    companyId: uuid('company_id')
+      .notNull()
+      .references(() => companies.id, { onDelete: 'cascade' }),
+  },
+  (t) => [primaryKey({ columns: [t.apiKeyId, t.companyId] })],
+);
+
+export const webhookEvent = pgEnum('webhook_event', WEBHOOK_EVENTS);
+
+export const webhooks = pgTable(
+  'webhooks',
+  {
+    id: uuid('id').primaryKey(),
+    accountId: uuid('account_id')
+      .notNull()
+      .references(() => accounts.id, { onDelete: 'cascade' }),
+    apiKeyId: uuid('api_key_id')
+      .notNull()
+      .references(() => apiKeys.id),
+    /** Null: every company the creating key can access. */
+    companyId: uuid('company_id'),
+    url: text('url').notNull(),
+    events: webhookEvent('events').array().notNull(),
+    name: text('name'),
+    description: text('description'),
+    headerNames: text('header_names').array().notNull().default(sql`'{}'::text[]`),
+    /** AES-256-GCM sealed JSON array of header values, in header_names order; null without headers. */
+    headerValuesSealed: text('header_values_sealed'),
+    /** AES-256-GCM sealed signing secret. */
+    signingSecretSealed: text('signing_secret_sealed').notNull(),
+    isActive: boolean('is_active').notNull().default(true),
+    maxRetries: integer('max_retries').notNull().default(3),
+    timeoutMs: integer('timeout_ms').notNull().default(30_000),
+    consecutiveFailures: integer('consecutive_failures').notNull().default(0),
+    circuitOpenedAt: timestamp('circuit_opened_at', { withTimezone: true, mode: 'date' }),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull(),
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull(),
+  },
+  (t) => [
+    index('webhooks_account_id_idx').on(t.accountId),
+    // A webhook can only ever point at a company of its own account. No cascade: deleting a company
+    // must go through the webhooks first, so accounts.webhook_count stays true.
+    foreignKey({
+      name: 'webhooks_account_company_fk',
+      columns: [t.accountId, t.companyId],
+      foreignColumns: [companies.accountId, companies.id],
+    }),
+  ],
+);
