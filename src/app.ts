@@ -1,0 +1,31 @@
+import { Hono } from 'hono';
+import { methodNotAllowed } from 'hono/method-not-allowed';
+import { requestId } from 'hono/request-id';
+import type { AppEnv } from './env.ts';
+import { ApiError } from './lib/api-error.ts';
+import { handleError, respond } from './lib/handle-error.ts';
+import { database } from './middleware/database.ts';
+import { webhooks } from './routes/webhooks.ts';
+
+export const app = new Hono<AppEnv>();
+
+// limitLength 0: always mint our own id; a client-chosen X-Request-Id would make logs ambiguous.
+app.use(requestId({ limitLength: 0 }));
+app.use(
+  methodNotAllowed({
+    app,
+    onMethodNotAllowed: (_c, methods) => {
+      throw new ApiError('METHOD_NOT_ALLOWED', `Method not allowed; use ${methods.join(', ')}`, {
+        details: { allowedMethods: methods },
+        headers: { Allow: methods.join(', ') },
+      });
+    },
+  }),
+);
+app.use(database());
+
+app.route('/webhooks', webhooks);
+
+// Returned, not thrown: methodNotAllowed turns a 404 into a 405 only when no error was thrown.
+app.notFound((c) => respond(c, new ApiError('NOT_FOUND', 'No such endpoint')));
+app.onError(handleError);

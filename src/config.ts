@@ -1,0 +1,20 @@
+import { KV_MIN_TTL_SECONDS } from './auth/token-cache.ts';
+
+export interface ServiceConfig {
+  tokenCacheTtlSeconds: number;
+  /** Default cap on an account's webhooks; accounts.max_webhooks overrides it per account. */
+  maxWebhooksPerAccount: number;
+}
+
+function positiveInteger(value: string | undefined, fallback: number): number {
+  const parsed = Number(value);
+  return value !== undefined && value !== '' && Number.isInteger(parsed) && parsed > 0 ? parsed : fallback;
+}
+
+export function readConfig(env: Env): ServiceConfig {
+  return {
+    // KV refuses shorter TTLs; a lower setting is raised rather than failing every cache write.
+    tokenCacheTtlSeconds: Math.max(KV_MIN_TTL_SECONDS, positiveInteger(env.TOKEN_CACHE_TTL_SECONDS, 300)),
+    maxWebhooksPerAccount: positiveInteger(env.MAX_WEBHOOKS_PER_ACCOUNT, 100),
+  };
+}

@@ -1,0 +1,47 @@
+import { neonConfig, Pool } from '@neondatabase/serverless';
+import { drizzle, type NeonDatabase } from 'drizzle-orm/neon-serverless';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import * as schema from './schema.ts';
+
+export type Database = NeonDatabase<typeof schema>;
+
+/** Bounds so that an unreachable or stuck database yields a 503 quickly instead of a hung request. */
+const CONNECT_TIMEOUT_MS = 5_000;
+const STATEMENT_TIMEOUT_MS = 5_000;
+const QUERY_TIMEOUT_MS = 8_000;
+
+export interface DatabaseEnv {
+  DATABASE_URL: string;
+  /** Local development only: host:port/v1 of a WebSocket→TCP relay standing in for Neon's proxy. */
+  NEON_WS_PROXY?: string;
+}
+
+/**
+ * A Pool for one request: Workers cannot share sockets between requests, so each request opens its own
+ * and ends it through waitUntil. `applicationName` shows up in pg_stat_activity and in the local relay.
+ */
+export function createPool(env: DatabaseEnv, applicationName: string): Pool {
+  if (env.NEON_WS_PROXY) {
+    neonConfig.wsProxy = env.NEON_WS_PROXY;
+    neonConfig.useSecureWebSocket = false;
+    neonConfig.pipelineTLS = false;
+    neonConfig.pipelineConnect = false;
+  }
+  const pool = new Pool({
+    connectionString: env.DATABASE_URL,
+    application_name: applicationName,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    statement_timeout: STATEMENT_TIMEOUT_MS,
+    query_timeout: QUERY_TIMEOUT_MS,
+  });
+  // Without a listener, a socket dropped after the response (workerd tears it down) is an unhandled error.
+  pool.on('error', () => {});
+  return pool;
+}
+
+export function createDatabase(pool: Pool): Database {
+  return drizzle({ client: pool, schema });
+}
+
+/** Any drizzle Postgres database over this schema: the Worker's (Neon) or the operator CLI's (node-postgres). */
+export type AnyDatabase = PgDatabase<PgQueryResultHKT, typeof schema>;

@@ -1,0 +1,30 @@
+import { DrizzleQueryError } from 'drizzle-orm/errors';
+
+/** SQLSTATE classes meaning "the database cannot serve you right now", not "your query is wrong". */
+const UNAVAILABLE_CLASSES = ['08', '53', '57', '58'];
+
+export interface PostgresError {
+  code: string;
+  constraint?: string;
+}
+
+/** The Postgres error behind a failed query, when the server answered with one. */
+export function postgresErrorOf(error: unknown): PostgresError | undefined {
+  const cause = error instanceof DrizzleQueryError ? error.cause : error;
+  if (typeof cause !== 'object' || cause === null) return undefined;
+  const { code, constraint } = cause as { code?: unknown; constraint?: unknown };
+  if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) return undefined;
+  return { code, ...(typeof constraint === 'string' ? { constraint } : {}) };
+}
+
+/**
+ * True when a query failed because the database was unreachable, timed out or dropped the connection.
+ * Anything the driver raises without a SQLSTATE is a transport failure: the server never answered.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (!(error instanceof DrizzleQueryError)) return false;
+  const postgresError = postgresErrorOf(error);
+  if (!postgresError) return !(error.cause instanceof TypeError || error.cause instanceof RangeError);
+  // 57014: statement_timeout fired.
+  return UNAVAILABLE_CLASSES.some((prefix) => postgresError.code.startsWith(prefix));
+}

@@ -1,0 +1,50 @@
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+
+/** Every error code the API answers with, and its HTTP status. */
+export const ERROR_STATUS = {
+  VALIDATION_ERROR: 400,
+  INVALID_JSON: 400,
+  UNAUTHORIZED: 401,
+  INSUFFICIENT_PERMISSIONS: 403,
+  RESOURCE_ACCESS_DENIED: 403,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  WEBHOOK_LIMIT_REACHED: 422,
+  INTERNAL_ERROR: 500,
+  SERVICE_UNAVAILABLE: 503,
+} as const satisfies Record<string, ContentfulStatusCode>;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export type ErrorDetails = Record<string, unknown>;
+
+interface ApiErrorOptions {
+  details?: ErrorDetails;
+  headers?: Record<string, string>;
+  cause?: unknown;
+}
+
+/** The one error type handlers throw; `handleError` turns it into the error envelope. */
+export class ApiError extends HTTPException {
+  readonly code: ErrorCode;
+  readonly details: ErrorDetails;
+  readonly headers: Record<string, string>;
+
+  constructor(code: ErrorCode, message: string, { details = {}, headers = {}, cause }: ApiErrorOptions = {}) {
+    super(ERROR_STATUS[code], { message, cause });
+    this.name = 'ApiError';
+    this.code = code;
+    this.details = details;
+    this.headers = headers;
+  }
+}
+
+/** 401 with the RFC 6750 challenge. The message never contains the token, not even in part. */
+export function unauthorized(message: string): ApiError {
+  return new ApiError('UNAUTHORIZED', message, {
+    headers: { 'WWW-Authenticate': 'Bearer realm="InstaView", error="invalid_token"' },
+  });
+}

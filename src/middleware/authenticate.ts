@@ -1,0 +1,55 @@
+import type { Context } from 'hono';
+import { bearerAuth } from 'hono/bearer-auth';
+import { type ApiKey, keyRejection } from '../auth/api-key.ts';
+import { findApiKeyByTokenHash } from '../auth/api-key-store.ts';
+import { hashApiToken, isWellFormedApiToken } from '../auth/api-token.ts';
+import { TokenCache } from '../auth/token-cache.ts';
+import { readConfig } from '../config.ts';
+import type { AppEnv } from '../env.ts';
+import { unauthorized } from '../lib/api-error.ts';
+
+type Failure = 'malformed' | 'unknown' | 'revoked' | 'expired';
+
+const FAILURE_MESSAGE: Record<Failure, string> = {
+  malformed: 'API key is malformed; keys look like sk_ followed by 43 characters',
+  unknown: 'API key is not valid',
+  revoked: 'API key has been revoked',
+  expired: 'API key has expired',
+};
+
+function reject(message: string): never {
+  throw unauthorized(message);
+}
+
+/** Hash → KV → (on a miss) Postgres, refilling KV after the response. Never trusts a failed KV read. */
+async function resolveApiKey(c: Context<AppEnv>, token: string): Promise<ApiKey | Failure> {
+  if (!isWellFormedApiToken(token)) return 'malformed';
+  const tokenHash = await hashApiToken(token);
+  const cache = new TokenCache(c.env.TOKEN_CACHE, readConfig(c.env).tokenCacheTtlSeconds);
+  const cached = await cache.lookup(tokenHash);
+  if (cached.kind === 'unknown-token') return 'unknown';
+  let key = cached.kind === 'hit' ? cached.key : null;
+  if (!key) {
+    key = await findApiKeyByTokenHash(c.var.db(), tokenHash);
+    c.executionCtx.waitUntil(cache.remember(tokenHash, key));
+    if (!key) return 'unknown';
+  }
+  // Checked on every request, cache hit or not: a cached key stays valid only until it expires.
+  return keyRejection(key, Date.now()) ?? key;
+}
+
+/** Bearer API key authentication; sets `apiKey`. Every failure is a 401 with WWW-Authenticate. */
+export const authenticate = () =>
+  bearerAuth({
+    verifyToken: async (token, c: Context<AppEnv>) => {
+      const result = await resolveApiKey(c, token);
+      if (typeof result === 'string') reject(FAILURE_MESSAGE[result]);
+      c.set('apiKey', result);
+      return true;
+    },
+    noAuthenticationHeader: { message: () => reject('Missing API key; send "Authorization: Bearer <API key>"') },
+    invalidAuthenticationHeader: {
+      message: () => reject('Authorization header must be "Bearer <API key>"'),
+    },
+    invalidToken: { message: () => reject(FAILURE_MESSAGE.unknown) },
+  });
