@@ -1,0 +1,232 @@
+// A stand-in for Neon's WebSocket proxy: the service's driver (@neondatabase/serverless) speaks the
+// Postgres wire protocol over a WebSocket, and this relays it to a local Postgres over TCP. Dev and test
+// tooling only; production talks to Neon directly.
+//
+// It also watches the client side of the protocol, which tests and the benchmark read over HTTP:
+//   GET  /statements?application_name=…   statements seen on connections started with that name
+//   POST /faults {"mode": …}              inject a fault into new connections (see FaultMode)
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
+import { connect, type Socket } from 'node:net';
+import type { WebSocket, WebSocketServer } from 'ws';
+
+// `import 'ws'` resolves to its browser stub under vitest's Node runner; require always gets the server.
+const { WebSocketServer: WebSocketServerClass } = createRequire(import.meta.url)('ws') as typeof import('ws');
+
+export type FaultMode =
+  /** Close every new WebSocket at once: the database is unreachable. */
+  | { mode: 'refuse' }
+  /** Accept WebSockets and never answer: the database hangs. */
+  | { mode: 'hang' }
+  /** Drop the connection when a statement containing `match` arrives, before or after Postgres gets it. */
+  | { mode: 'cut'; match: string; when: 'before' | 'after' }
+  /** Hold statements containing `match` for `ms` before forwarding them. */
+  | { mode: 'delay'; match: string; ms: number }
+  | { mode: 'none' };
+
+export interface NeonRelay {
+  /** host:port/v1, the form `neonConfig.wsProxy` takes. */
+  readonly wsProxy: string;
+  /** http://host:port, for /statements and /faults. */
+  readonly controlUrl: string;
+  close(): Promise<void>;
+}
+
+interface RelayOptions {
+  /** The only host:port the relay connects to, so it cannot be used to reach anything else. */
+  target: string;
+  port?: number;
+}
+
+const STARTUP_PROTOCOL_V3 = 196608;
+const MAX_STATEMENTS_KEPT = 20_000;
+const TERMINATE = 0x58; // 'X'
+const QUERY = 0x51; // 'Q'
+const PARSE = 0x50; // 'P'
+const SYNC = 0x53; // 'S'
+
+/** Incrementally splits the client→server byte stream into Postgres frontend messages. */
+class FrontendMessageReader {
+  private buffer: Buffer = Buffer.alloc(0);
+  private startupSeen = false;
+  private readonly onStartup: (frame: Buffer, parameters: Map<string, string> | undefined) => void;
+  private readonly onMessage: (frame: Buffer, type: number, body: Buffer) => void;
+
+  constructor(
+    onStartup: (frame: Buffer, parameters: Map<string, string> | undefined) => void,
+    onMessage: (frame: Buffer, type: number, body: Buffer) => void,
+  ) {
+    this.onStartup = onStartup;
+    this.onMessage = onMessage;
+  }
+
+  push(chunk: Buffer): void {
+    this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+    for (;;) {
+      if (!this.startupSeen) {
+        if (this.buffer.length < 8) return;
+        const length = this.buffer.readInt32BE(0);
+        if (this.buffer.length < length) return;
+        const frame = this.buffer.subarray(0, length);
+        this.buffer = this.buffer.subarray(length);
+        // An SSLRequest or GSSENCRequest may come before the real startup message.
+        const isStartup = frame.readInt32BE(4) === STARTUP_PROTOCOL_V3;
+        this.startupSeen = isStartup;
+        this.onStartup(frame, isStartup ? parseStartupParameters(frame.subarray(8)) : undefined);
+        continue;
+      }
+      if (this.buffer.length < 5) return;
+      const length = this.buffer.readInt32BE(1);
+      if (this.buffer.length < length + 1) return;
+      const frame = this.buffer.subarray(0, length + 1);
+      this.buffer = this.buffer.subarray(length + 1);
+      this.onMessage(frame, frame[0] as number, frame.subarray(5));
+    }
+  }
+}
+
+function parseStartupParameters(bytes: Buffer): Map<string, string> {
+  const parts = bytes.toString('utf8').split('\0');
+  const parameters = new Map<string, string>();
+  for (let i = 0; i + 1 < parts.length && parts[i] !== ''; i += 2)
+    parameters.set(parts[i] as string, parts[i + 1] as string);
+  return parameters;
+}
+
+function statementText(type: number, body: Buffer): string | undefined {
+  if (type === QUERY) return body.toString('utf8', 0, body.indexOf(0));
+  if (type === PARSE) {
+    const nameEnd = body.indexOf(0);
+    return body.toString('utf8', nameEnd + 1, body.indexOf(0, nameEnd + 1));
+  }
+  return undefined;
+}
+
+export async function startNeonRelay({ target, port = 0 }: RelayOptions): Promise<NeonRelay> {
+  let fault: FaultMode = { mode: 'none' };
+  const statements: { applicationName: string; sql: string }[] = [];
+  const open = new Set<{ ws: WebSocket; tcp?: Socket }>();
+
+  function relay(ws: WebSocket, address: string): void {
+    const connection: { ws: WebSocket; tcp?: Socket } = { ws };
+    open.add(connection);
+    ws.on('close', () => {
+      connection.tcp?.destroy();
+      open.delete(connection);
+    });
+    ws.on('error', () => connection.tcp?.destroy());
+    const activeFault = fault;
+    if (activeFault.mode === 'refuse') {
+      ws.close(1011, 'database unavailable');
+      return;
+    }
+    if (activeFault.mode === 'hang') return;
+
+    const [host, portText] = splitHostPort(address);
+    const tcp = connect({ host, port: Number(portText) });
+    connection.tcp = tcp;
+    tcp.setNoDelay(true);
+    tcp.on('data', (data) => ws.readyState === ws.OPEN && ws.send(data));
+    tcp.on('close', () => ws.readyState === ws.OPEN && ws.close());
+    tcp.on('error', () => ws.terminate());
+
+    let applicationName = '';
+    // Messages are forwarded in order; a delayed statement holds back everything behind it.
+    let forwarding = Promise.resolve();
+    const forward = (bytes: Buffer) => {
+      forwarding = forwarding.then(() => {
+        if (!tcp.destroyed) tcp.write(bytes);
+      });
+    };
+    let cutAtSync = false;
+    const reader = new FrontendMessageReader(
+      (frame, parameters) => {
+        if (parameters) applicationName = parameters.get('application_name') ?? '';
+        forward(frame);
+      },
+      (frame, type, body) => {
+        const sql = statementText(type, body);
+        if (sql !== undefined) {
+          statements.push({ applicationName, sql });
+          if (statements.length > MAX_STATEMENTS_KEPT) statements.splice(0, statements.length - MAX_STATEMENTS_KEPT);
+          const current = fault;
+          if (current.mode === 'cut' && sql.includes(current.match)) {
+            if (current.when === 'before') {
+              ws.terminate();
+              tcp.destroy();
+              return;
+            }
+            cutAtSync = true;
+          }
+          if (current.mode === 'delay' && sql.includes(current.match)) {
+            forwarding = forwarding.then(() => new Promise((resolve) => setTimeout(resolve, current.ms)));
+          }
+        }
+        forward(frame);
+        if (type === SYNC && cutAtSync) {
+          // Postgres has the whole statement; let it run and commit, but the client never hears back.
+          connection.tcp = undefined;
+          forwarding = forwarding.then(() => {
+            tcp.end();
+            ws.terminate();
+          });
+        }
+        // The driver never closes its WebSocket after Terminate; a real server hangs up, PGlite does not.
+        if (type === TERMINATE) forwarding = forwarding.then(() => void tcp.end());
+      },
+    );
+    ws.on('message', (data: Buffer) => reader.push(data));
+  }
+
+  const server = createServer((request, response) => void control(request, response));
+  const wss: WebSocketServer = new WebSocketServerClass({ noServer: true });
+  server.on('upgrade', (request, socket, head) => {
+    const url = new URL(request.url ?? '/', 'http://relay');
+    const address = url.searchParams.get('address') ?? '';
+    if (url.pathname !== '/v1' || address !== target) {
+      socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(request, socket, head, (ws) => relay(ws, address));
+  });
+
+  async function control(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const url = new URL(request.url ?? '/', 'http://relay');
+    const reply = (status: number, body: unknown) => {
+      response.writeHead(status, { 'content-type': 'application/json' });
+      response.end(JSON.stringify(body));
+    };
+    if (request.method === 'GET' && url.pathname === '/statements') {
+      const name = url.searchParams.get('application_name');
+      return reply(200, { statements: statements.filter((s) => s.applicationName === name).map((s) => s.sql) });
+    }
+    if (request.method === 'POST' && url.pathname === '/faults') {
+      let body = '';
+      for await (const chunk of request) body += chunk;
+      fault = JSON.parse(body) as FaultMode;
+      return reply(200, { fault });
+    }
+    reply(404, { error: 'not found' });
+  }
+
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('relay did not bind a TCP port');
+  return {
+    wsProxy: `127.0.0.1:${address.port}/v1`,
+    controlUrl: `http://127.0.0.1:${address.port}`,
+    close: async () => {
+      for (const { ws, tcp } of open) {
+        ws.terminate();
+        tcp?.destroy();
+      }
+      wss.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+function splitHostPort(address: string): [string, string] {
+  const colon = address.lastIndexOf(':');
+  return [address.slice(0, colon).replace(/^\[|\]$/g, ''), address.slice(colon + 1)];
+}
