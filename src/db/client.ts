@@ -1,4 +1,4 @@
-import { neonConfig, Pool } from '@neondatabase/serverless';
+import { Client, type ClientConfig, Pool } from '@neondatabase/serverless';
 import { drizzle, type NeonDatabase } from 'drizzle-orm/neon-serverless';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import * as schema from './schema.ts';
@@ -16,17 +16,34 @@ export interface DatabaseEnv {
   NEON_WS_PROXY?: string;
 }
 
+const relayClients = new Map<string, typeof Client>();
+
+/**
+ * A Client class that reaches Postgres through a plain-WebSocket relay. Set per client rather than on the
+ * global neonConfig, so two pools in one isolate can point at different relays.
+ */
+function relayClient(wsProxy: string): typeof Client {
+  let RelayClient = relayClients.get(wsProxy);
+  if (!RelayClient) {
+    RelayClient = class extends Client {
+      constructor(config?: string | ClientConfig) {
+        super(config);
+        this.neonConfig.wsProxy = wsProxy;
+        this.neonConfig.useSecureWebSocket = false;
+        this.neonConfig.pipelineTLS = false;
+        this.neonConfig.pipelineConnect = false;
+      }
+    };
+    relayClients.set(wsProxy, RelayClient);
+  }
+  return RelayClient;
+}
+
 /**
  * A Pool for one request: Workers cannot share sockets between requests, so each request opens its own
  * and ends it through waitUntil. `applicationName` shows up in pg_stat_activity and in the local relay.
  */
 export function createPool(env: DatabaseEnv, applicationName: string): Pool {
-  if (env.NEON_WS_PROXY) {
-    neonConfig.wsProxy = env.NEON_WS_PROXY;
-    neonConfig.useSecureWebSocket = false;
-    neonConfig.pipelineTLS = false;
-    neonConfig.pipelineConnect = false;
-  }
   const pool = new Pool({
     connectionString: env.DATABASE_URL,
     application_name: applicationName,
@@ -34,6 +51,7 @@ export function createPool(env: DatabaseEnv, applicationName: string): Pool {
     statement_timeout: STATEMENT_TIMEOUT_MS,
     query_timeout: QUERY_TIMEOUT_MS,
   });
+  if (env.NEON_WS_PROXY) pool.Client = relayClient(env.NEON_WS_PROXY);
   // Without a listener, a socket dropped after the response (workerd tears it down) is an unhandled error.
   pool.on('error', () => {});
   return pool;
