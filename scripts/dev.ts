@@ -75,7 +75,10 @@ async function waitUntilServing(url: string): Promise<void> {
 
 const base = `http://${HOST}:${PORT}`;
 await waitUntilServing(`${base}/`);
-const example = JSON.stringify({ url: 'https://example.com/webhooks/instaview', events: ['INTERVIEW_COMPLETED', 'PING'] });
+const example = JSON.stringify({
+  url: 'https://example.com/webhooks/instaview',
+  events: ['INTERVIEW_COMPLETED', 'PING'],
+});
 console.log(`
 InstaView webhooks API is running on ${base}
 ${credentials.created ? 'Created' : 'Using'} the dev account ${credentials.accountId} (company ${credentials.companyId})

@@ -27,7 +27,10 @@ function readStore(): CredentialStore {
 }
 
 /** Returns working dev credentials for the database, creating them when there are none that still work. */
-export async function ensureDevCredentials(databaseUrl: string, embedded: boolean): Promise<DevCredentials & { created: boolean }> {
+export async function ensureDevCredentials(
+  databaseUrl: string,
+  embedded: boolean,
+): Promise<DevCredentials & { created: boolean }> {
   // One entry per database: the embedded one, or each DATABASE_URL (by digest, not by its password).
   const storeKey = embedded ? 'embedded' : createHash('sha256').update(databaseUrl).digest('hex').slice(0, 16);
   const store = readStore();
