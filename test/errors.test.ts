@@ -1,0 +1,311 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  API_ORIGIN,
+  expectError,
+  fetchWithEnv,
+  postWebhook,
+  readSuccess,
+  validBody,
+  webhookRequest,
+} from './support/api.ts';
+import { webhookCounts } from './support/database.ts';
+import { createTestAccount, createTestCompany, createTestKey, type TestAccount } from './support/fixtures.ts';
+
+let account: TestAccount;
+beforeAll(async () => {
+  account = await createTestAccount();
+});
+
+/** Runs `request` and checks the account gained no webhook. */
+async function writesNothing(request: () => Promise<Response>): Promise<Response> {
+  const before = await webhookCounts(account.accountId);
+  const response = await request();
+  expect(await webhookCounts(account.accountId)).toEqual(before);
+  return response;
+}
+
+describe('401 UNAUTHORIZED', () => {
+  const expectUnauthorized = async (response: Response, message: RegExp) => {
+    const body = await expectError(response, 401, 'UNAUTHORIZED');
+    expect(response.headers.get('WWW-Authenticate')).toMatch(/^Bearer /);
+    expect(body.error.message).toMatch(message);
+    return body;
+  };
+
+  it('without an Authorization header', async () => {
+    await expectUnauthorized(await writesNothing(() => postWebhook(validBody())), /Missing API key/);
+  });
+
+  it.each([
+    'Basic dXNlcjpwYXNz',
+    'Bearer',
+    'Bearer ',
+    'Token sk_abc',
+    'sk_onlythetoken',
+    `Bearer sk_${'a'.repeat(42)}!`,
+  ])('with a malformed header %j', async (authorization) => {
+    await expectUnauthorized(await postWebhook(validBody(), { headers: { Authorization: authorization } }), /Bearer/);
+  });
+
+  it.each([
+    'sk_short',
+    `pk_${'a'.repeat(43)}`,
+    `sk_${'a'.repeat(42)}`,
+    `sk_${'a'.repeat(44)}`,
+    `sk_${'a'.repeat(42)}.`,
+  ])('with a malformed key %s, never echoing it', async (token) => {
+    const body = await expectUnauthorized(await postWebhook(validBody(), { token }), /malformed/);
+    expect(JSON.stringify(body)).not.toContain(token);
+  });
+
+  it('with a well-formed key nobody issued', async () => {
+    const token = `sk_${'A'.repeat(43)}`;
+    const body = await expectUnauthorized(await writesNothing(() => postWebhook(validBody(), { token })), /not valid/);
+    expect(JSON.stringify(body)).not.toContain(token);
+  });
+
+  it('with a revoked key', async () => {
+    const key = await createTestKey({ accountId: account.accountId, scopes: ['write:webhooks'] });
+    const { withDatabase } = await import('./support/database.ts');
+    const { revokeApiKey } = await import('../src/admin/api-keys.ts');
+    await withDatabase((db) => revokeApiKey(db, key.id));
+    await expectUnauthorized(await postWebhook(validBody(), { token: key.token }), /revoked/);
+  });
+
+  it('with an expired key', async () => {
+    const key = await createTestKey({ accountId: account.accountId, scopes: ['write:webhooks'], expiresInSeconds: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await expectUnauthorized(await postWebhook(validBody(), { token: key.token }), /expired/);
+  });
+});
+
+describe('403 INSUFFICIENT_PERMISSIONS', () => {
+  it('when the key lacks write:webhooks', async () => {
+    const key = await createTestKey({ accountId: account.accountId, scopes: ['read:webhooks'] });
+    const body = await expectError(
+      await writesNothing(() => postWebhook(validBody(), { token: key.token })),
+      403,
+      'INSUFFICIENT_PERMISSIONS',
+    );
+    expect(body.error.details).toEqual({ requiredScope: 'write:webhooks' });
+  });
+});
+
+describe('403 RESOURCE_ACCESS_DENIED', () => {
+  it('answers the same for another account’s company and for one that does not exist', async () => {
+    const other = await createTestAccount();
+    const missing = crypto.randomUUID();
+    const foreign = await expectError(
+      await writesNothing(() => postWebhook(validBody({ companyId: other.companyId }), { token: account.token })),
+      403,
+      'RESOURCE_ACCESS_DENIED',
+    );
+    const absent = await expectError(
+      await writesNothing(() => postWebhook(validBody({ companyId: missing }), { token: account.token })),
+      403,
+      'RESOURCE_ACCESS_DENIED',
+    );
+    expect(foreign.error.message).toBe(absent.error.message);
+    expect(foreign.error.details).toEqual({ companyId: other.companyId });
+    expect(absent.error.details).toEqual({ companyId: missing });
+  });
+
+  it('when the key is limited to other companies of the same account', async () => {
+    const secondCompany = await createTestCompany(account.accountId);
+    const limited = await createTestKey({
+      accountId: account.accountId,
+      scopes: ['write:webhooks'],
+      companyIds: [account.companyId],
+    });
+    const allowed = await postWebhook(validBody({ companyId: account.companyId }), { token: limited.token });
+    expect(allowed.status).toBe(201);
+    await expectError(
+      await writesNothing(() => postWebhook(validBody({ companyId: secondCompany }), { token: limited.token })),
+      403,
+      'RESOURCE_ACCESS_DENIED',
+    );
+  });
+
+  it('a limited key may still create an all-companies webhook, which means all of its companies', async () => {
+    const limited = await createTestKey({
+      accountId: account.accountId,
+      scopes: ['write:webhooks'],
+      companyIds: [account.companyId],
+    });
+    const response = await postWebhook(validBody(), { token: limited.token });
+    expect((await readSuccess(response)).data.companyId).toBeNull();
+  });
+});
+
+describe('415 UNSUPPORTED_MEDIA_TYPE', () => {
+  it.each([
+    undefined,
+    'text/plain',
+    'application/x-www-form-urlencoded',
+    'application/jsonx',
+    'application/vnd.api+json',
+    'application/json; charset=latin1',
+  ])('refuses Content-Type %j', async (contentType) => {
+    const request = webhookRequest(validBody(), { token: account.token });
+    if (contentType === undefined) request.headers.delete('Content-Type');
+    else request.headers.set('Content-Type', contentType);
+    await expectError(await writesNothing(() => postRaw(request)), 415, 'UNSUPPORTED_MEDIA_TYPE');
+  });
+
+  it.each([
+    'application/json',
+    'Application/JSON',
+    'application/json; charset=utf-8',
+    'application/json;charset="UTF-8"',
+  ])('accepts Content-Type %j', async (contentType) => {
+    const response = await postWebhook(validBody(), { token: account.token, headers: { 'Content-Type': contentType } });
+    expect(response.status).toBe(201);
+  });
+});
+
+/** Sends a prepared Request through the Worker (the Content-Type above is edited in place). */
+function postRaw(request: Request): Promise<Response> {
+  return fetchWithEnv(request, {});
+}
+
+describe('413 PAYLOAD_TOO_LARGE', () => {
+  const limit = 512 * 1024;
+
+  it('refuses a body over 512 KiB by its Content-Length', async () => {
+    const body = JSON.stringify(validBody({ description: 'x'.repeat(limit) }));
+    const response = await writesNothing(() => postWebhook(null, { token: account.token, rawBody: body }));
+    const error = await expectError(response, 413, 'PAYLOAD_TOO_LARGE');
+    expect(error.error.details).toEqual({ maxBytes: limit });
+  });
+
+  it('refuses a streamed body without Content-Length once it grows past the limit', async () => {
+    const chunk = new TextEncoder().encode('x'.repeat(64 * 1024));
+    let sent = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent === 0)
+          controller.enqueue(
+            new TextEncoder().encode('{"url":"https://example.com/","events":["PING"],"description":"'),
+          );
+        if (sent > limit * 2) {
+          controller.enqueue(new TextEncoder().encode('"}'));
+          controller.close();
+          return;
+        }
+        controller.enqueue(chunk);
+        sent += chunk.length;
+      },
+    });
+    const request = webhookRequest(null, { token: account.token, rawBody: stream });
+    expect(request.headers.has('Content-Length')).toBe(false);
+    await expectError(await writesNothing(() => postRaw(request)), 413, 'PAYLOAD_TOO_LARGE');
+  });
+
+  it('accepts a streamed body under the limit', async () => {
+    const bytes = new TextEncoder().encode(JSON.stringify(validBody()));
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(bytes);
+        controller.close();
+      },
+    });
+    const response = await postRaw(webhookRequest(null, { token: account.token, rawBody: stream }));
+    expect(response.status).toBe(201);
+  });
+});
+
+describe('400 INVALID_JSON', () => {
+  it.each([
+    ['not JSON', '{"url": '],
+    ['empty', ''],
+    ['trailing garbage', '{"url":"https://example.com","events":["PING"]} x'],
+    ['single quotes', "{'url': 'https://example.com'}"],
+  ])('when the body is %s', async (_label, raw) => {
+    const body = await expectError(
+      await writesNothing(() => postWebhook(null, { token: account.token, rawBody: raw })),
+      400,
+      'INVALID_JSON',
+    );
+    expect(body.error.message).toMatch(/not valid JSON/);
+  });
+
+  it.each(['[]', '[{"url":"https://example.com"}]', 'null', '"text"', '42', 'true'])(
+    'when the body is JSON but not an object: %s',
+    async (raw) => {
+      const body = await expectError(
+        await writesNothing(() => postWebhook(null, { token: account.token, rawBody: raw })),
+        400,
+        'INVALID_JSON',
+      );
+      expect(body.error.message).toMatch(/JSON object/);
+    },
+  );
+});
+
+describe('the order of checks', () => {
+  const badBody = '{"url": ';
+
+  it('401 before anything about the body', async () => {
+    const response = await postWebhook(null, { rawBody: badBody, headers: { 'Content-Type': 'text/plain' } });
+    await expectError(response, 401, 'UNAUTHORIZED');
+  });
+
+  it('403 scope before the body', async () => {
+    const key = await createTestKey({ accountId: account.accountId, scopes: ['read:webhooks'] });
+    const response = await postWebhook(null, {
+      token: key.token,
+      rawBody: 'x'.repeat(600 * 1024),
+      headers: { 'Content-Type': 'text/plain' },
+    });
+    await expectError(response, 403, 'INSUFFICIENT_PERMISSIONS');
+  });
+
+  it('415 and 413 before the JSON is read', async () => {
+    await expectError(
+      await postWebhook(null, { token: account.token, rawBody: badBody, headers: { 'Content-Type': 'text/plain' } }),
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+    );
+    await expectError(
+      await postWebhook(null, { token: account.token, rawBody: `${badBody}${' '.repeat(600 * 1024)}` }),
+      413,
+      'PAYLOAD_TOO_LARGE',
+    );
+  });
+
+  it('400 before the company check', async () => {
+    const other = await createTestAccount();
+    const response = await postWebhook(validBody({ companyId: other.companyId, events: [] }), { token: account.token });
+    await expectError(response, 400, 'VALIDATION_ERROR');
+  });
+});
+
+describe('routing', () => {
+  it('404 NOT_FOUND for an unknown route', async () => {
+    for (const path of ['/', '/webhook', '/webhooks/123', '/v1/webhooks']) {
+      const response = await fetchWithEnv(new Request(`${API_ORIGIN}${path}`, { method: 'POST' }), {});
+      await expectError(response, 404, 'NOT_FOUND');
+    }
+  });
+
+  it.each(['GET', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])(
+    '405 METHOD_NOT_ALLOWED for %s /webhooks, with Allow',
+    async (method) => {
+      const response = await fetchWithEnv(new Request(`${API_ORIGIN}/webhooks`, { method }), {});
+      const body = await expectError(response, 405, 'METHOD_NOT_ALLOWED');
+      expect(response.headers.get('Allow')).toBe('POST');
+      expect(body.error.details).toEqual({ allowedMethods: ['POST'] });
+    },
+  );
+});
+
+describe('500 INTERNAL_ERROR', () => {
+  it('is generic and leaks nothing, e.g. when the encryption key ring is misconfigured', async () => {
+    const response = await fetchWithEnv(webhookRequest(validBody(), { token: account.token }), {
+      ENCRYPTION_KEYS: 'broken-key-id:not base64 at all',
+    });
+    const body = await expectError(response, 500, 'INTERNAL_ERROR');
+    expect(body.error.details).toEqual({});
+    expect(JSON.stringify(body)).not.toMatch(/broken-key-id|base64|ENCRYPTION|stack|at .*\.ts/);
+  });
+});

@@ -1,0 +1,81 @@
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
+import { env, exports } from 'cloudflare:workers';
+import { expect } from 'vitest';
+import worker from '../../src/index.ts';
+import type { ErrorCode } from '../../src/lib/api-error.ts';
+import type { ErrorEnvelope, SuccessEnvelope } from '../../src/lib/envelope.ts';
+import type { CreatedWebhook } from '../../src/webhooks/create-webhook.ts';
+
+export const API_ORIGIN = 'https://api.instaview.test';
+
+export interface RequestOptions {
+  token?: string;
+  method?: string;
+  path?: string;
+  headers?: Record<string, string>;
+  /** Sent verbatim instead of JSON.stringify(body). */
+  rawBody?: BodyInit | null;
+}
+
+export function webhookRequest(
+  body: unknown,
+  { token, method = 'POST', path = '/webhooks', headers = {}, rawBody }: RequestOptions = {},
+): Request {
+  return new Request(`${API_ORIGIN}${path}`, {
+    method,
+    headers: {
+      'Content-Type': 'application/json',
+      ...(token ? { Authorization: `Bearer ${token}` } : {}),
+      ...headers,
+    },
+    body: rawBody !== undefined ? rawBody : method === 'GET' || method === 'HEAD' ? null : JSON.stringify(body),
+  });
+}
+
+/** POST /webhooks through the Worker's real entry point, with the bindings from wrangler.toml. */
+export function postWebhook(body: unknown, options: RequestOptions = {}): Promise<Response> {
+  return exports.default.fetch(webhookRequest(body, options));
+}
+
+/**
+ * The same entry point with some bindings replaced: how tests reach faults that cannot be produced
+ * through the configured bindings (a dead relay, a throwing KV namespace, a broken key ring).
+ */
+export async function fetchWithEnv(request: Request, overrides: Partial<Env>): Promise<Response> {
+  const ctx = createExecutionContext();
+  const response = await worker.fetch(request, { ...env, ...overrides }, ctx);
+  await waitOnExecutionContext(ctx);
+  return response;
+}
+
+export async function readSuccess(response: Response): Promise<SuccessEnvelope<CreatedWebhook>> {
+  return (await response.json()) as SuccessEnvelope<CreatedWebhook>;
+}
+
+/** Asserts the error envelope, status, code and request id, and returns the envelope. */
+export async function expectError(response: Response, status: number, code: ErrorCode): Promise<ErrorEnvelope> {
+  const text = await response.text();
+  expect(response.status, text).toBe(status);
+  expect(response.headers.get('Content-Type')).toMatch(/^application\/json/);
+  expect(response.headers.get('X-Request-Id')).toMatch(/^[0-9a-f-]{36}$/);
+  const body = JSON.parse(text) as ErrorEnvelope;
+  expect(body).toEqual({
+    success: false,
+    data: null,
+    error: { code, message: expect.any(String), details: expect.any(Object) },
+    timestamp: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/),
+  });
+  return body;
+}
+
+/** Asserts a 400 VALIDATION_ERROR and returns its issues as "path: message" lines. */
+export async function expectValidationIssues(response: Response): Promise<{ path: string; message: string }[]> {
+  const body = await expectError(response, 400, 'VALIDATION_ERROR');
+  return (body.error.details as { issues: { path: string; message: string }[] }).issues;
+}
+
+export const validBody = (overrides: Record<string, unknown> = {}) => ({
+  url: 'https://hooks.example.com/instaview',
+  events: ['INTERVIEW_COMPLETED'],
+  ...overrides,
+});

@@ -1,0 +1,57 @@
+import { env } from 'cloudflare:workers';
+import { sql } from 'drizzle-orm';
+import { inject } from 'vitest';
+import { createDatabase, createPool, type Database } from '../../src/db/client.ts';
+
+/** Runs `work` against the test database through the same driver and relay as the Worker. */
+export async function withDatabase<T>(work: (db: Database) => Promise<T>): Promise<T> {
+  const pool = createPool({ DATABASE_URL: env.DATABASE_URL, NEON_WS_PROXY: inject('relay').wsProxy }, 'webhooks tests');
+  try {
+    return await work(createDatabase(pool));
+  } finally {
+    await pool.end();
+  }
+}
+
+/** Webhooks the account holds, counted both ways: the rows and the account's counter. */
+export async function webhookCounts(accountId: string): Promise<{ rows: number; counter: number }> {
+  return withDatabase(async (db) => {
+    const result = await db.execute<{ rows: number; counter: number }>(sql`
+      select (select count(*)::int from webhooks where account_id = ${accountId}::uuid) as rows,
+             (select webhook_count from accounts where id = ${accountId}::uuid) as counter`);
+    return result.rows[0] as { rows: number; counter: number };
+  });
+}
+
+export type StoredWebhook = {
+  id: string;
+  account_id: string;
+  api_key_id: string;
+  company_id: string | null;
+  url: string;
+  events: string;
+  name: string | null;
+  description: string | null;
+  header_names: string[];
+  header_values_sealed: string | null;
+  signing_secret_sealed: string;
+  is_active: boolean;
+  max_retries: number;
+  timeout_ms: number;
+  consecutive_failures: number;
+  circuit_opened_at: string | null;
+  created_at: string;
+  updated_at: string;
+  /** The whole row as Postgres would dump it. */
+  dump: string;
+};
+
+export async function storedWebhook(id: string): Promise<StoredWebhook | undefined> {
+  return withDatabase(async (db) => {
+    const result = await db.execute<StoredWebhook>(sql`
+      select w.*, w.events::text as events, to_json(w.created_at)#>>'{}' as created_at,
+             to_json(w.updated_at)#>>'{}' as updated_at, row_to_json(w)::text as dump
+      from webhooks w where w.id = ${id}::uuid`);
+    return result.rows[0];
+  });
+}
