@@ -22,6 +22,8 @@ export type FaultMode =
   | { mode: 'cut'; match: string; when: 'before' | 'after' }
   /** Hold statements containing `match` for `ms` before forwarding them. */
   | { mode: 'delay'; match: string; ms: number }
+  /** Answer the next `times` statements containing `match` with this Postgres error instead of running them. */
+  | { mode: 'error'; match: string; times: number; code: string; constraint?: string }
   | { mode: 'none' };
 
 export interface NeonRelay {
@@ -93,6 +95,22 @@ function parseStartupParameters(bytes: Buffer): Map<string, string> {
   return parameters;
 }
 
+/** ErrorResponse then ReadyForQuery(idle): what Postgres sends when a statement fails outside a transaction. */
+function errorResponse(code: string, constraint: string | undefined): Buffer {
+  const fields: [string, string][] = [
+    ['S', 'ERROR'],
+    ['V', 'ERROR'],
+    ['C', code],
+    ['M', `injected by the test relay (${code})`],
+    ...(constraint ? ([['n', constraint]] as [string, string][]) : []),
+  ];
+  const body = Buffer.concat([...fields.map(([type, value]) => Buffer.from(`${type}${value}\0`)), Buffer.from([0])]);
+  const header = Buffer.alloc(5);
+  header[0] = 0x45; // 'E'
+  header.writeInt32BE(body.length + 4, 1);
+  return Buffer.concat([header, body, Buffer.from([0x5a, 0, 0, 0, 5, 0x49])]); // 'Z', length 5, 'I'
+}
+
 function statementText(type: number, body: Buffer): string | undefined {
   if (type === QUERY) return body.toString('utf8', 0, body.indexOf(0));
   if (type === PARSE) {
@@ -139,6 +157,7 @@ export async function startNeonRelay({ target, port = 0 }: RelayOptions): Promis
       });
     };
     let cutAtSync = false;
+    let failAtSync: Buffer | undefined;
     const reader = new FrontendMessageReader(
       (frame, parameters) => {
         if (parameters) applicationName = parameters.get('application_name') ?? '';
@@ -159,8 +178,21 @@ export async function startNeonRelay({ target, port = 0 }: RelayOptions): Promis
             cutAtSync = true;
           }
           if (current.mode === 'delay' && sql.includes(current.match)) {
-            forwarding = forwarding.then(() => new Promise((resolve) => setTimeout(resolve, current.ms)));
+            forwarding = forwarding.then(() => new Promise((resolve) => setTimeout(resolve, current.ms).unref()));
           }
+          if (current.mode === 'error' && current.times > 0 && sql.includes(current.match)) {
+            current.times--;
+            failAtSync = errorResponse(current.code, current.constraint);
+          }
+        }
+        if (failAtSync) {
+          // Swallow the statement's messages; at its Sync, answer as Postgres would have.
+          if (type === SYNC) {
+            const reply = failAtSync;
+            failAtSync = undefined;
+            forwarding = forwarding.then(() => void ws.send(reply));
+          }
+          return;
         }
         forward(frame);
         if (type === SYNC && cutAtSync) {
