@@ -1,4 +1,4 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import {
   API_ORIGIN,
   expectError,
@@ -12,7 +12,8 @@ import { webhookCounts } from './support/database.ts';
 import { createTestAccount, createTestCompany, createTestKey, type TestAccount } from './support/fixtures.ts';
 
 let account: TestAccount;
-beforeAll(async () => {
+// A fresh account per test keeps every test under the per-key rate limit and its row counts its own.
+beforeEach(async () => {
   account = await createTestAccount();
 });
 
@@ -56,6 +57,13 @@ describe('401 UNAUTHORIZED', () => {
   ])('with a malformed key %s, never echoing it', async (token) => {
     const body = await expectUnauthorized(await postWebhook(validBody(), { token }), /malformed/);
     expect(JSON.stringify(body)).not.toContain(token);
+  });
+
+  it('with non-ASCII bytes in the header (sent as UTF-8 by the client)', async () => {
+    await expectUnauthorized(
+      await postWebhook(validBody(), { headers: { Authorization: `Bearer sk_${'é'.repeat(43)}` } }),
+      /Bearer/,
+    );
   });
 
   it('with a well-formed key nobody issued', async () => {

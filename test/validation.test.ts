@@ -1,11 +1,16 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { expectValidationIssues, postWebhook, readSuccess, validBody } from './support/api.ts';
 import { webhookCounts } from './support/database.ts';
-import { createTestAccount, type TestAccount } from './support/fixtures.ts';
+import { createTestAccount, createTestKey, type TestAccount } from './support/fixtures.ts';
 
 let account: TestAccount;
+let token: string;
 beforeAll(async () => {
   account = await createTestAccount({ maxWebhooks: 1_000 });
+});
+// A key per test keeps every test under the per-key rate limit.
+beforeEach(async () => {
+  token = (await createTestKey({ accountId: account.accountId, scopes: ['write:webhooks'] })).token;
 });
 
 const repeat = (text: string, times: number) => text.repeat(times);
@@ -18,7 +23,7 @@ const headers = (count: number) =>
   Array.from({ length: count }, (_, index) => ({ name: `X-Custom-${index}`, value: `v${index}` }));
 
 async function expectAccepted(body: Record<string, unknown>) {
-  const response = await postWebhook(body, { token: account.token });
+  const response = await postWebhook(body, { token });
   expect(response.status, await response.clone().text()).toBe(201);
   return (await readSuccess(response)).data;
 }
@@ -26,7 +31,7 @@ async function expectAccepted(body: Record<string, unknown>) {
 /** Refused with exactly these issue paths, and nothing written. */
 async function expectRefused(body: Record<string, unknown>, paths: string[]) {
   const before = await webhookCounts(account.accountId);
-  const issues = await expectValidationIssues(await postWebhook(body, { token: account.token }));
+  const issues = await expectValidationIssues(await postWebhook(body, { token }));
   expect(issues.map((issue) => issue.path).sort()).toEqual([...paths].sort());
   for (const issue of issues) expect(issue.message.length).toBeGreaterThan(3);
   expect(await webhookCounts(account.accountId)).toEqual(before);
@@ -333,7 +338,7 @@ describe('the whole body', () => {
 
   it('refuses __proto__ and constructor as unknown fields instead of honouring them', async () => {
     const raw = '{"url":"https://example.com/","events":["PING"],"__proto__":{"isActive":false},"constructor":{}}';
-    const issues = await expectValidationIssues(await postWebhook(null, { token: account.token, rawBody: raw }));
+    const issues = await expectValidationIssues(await postWebhook(null, { token, rawBody: raw }));
     expect(issues.map((issue) => issue.path).sort()).toEqual(['__proto__', 'constructor']);
   });
 

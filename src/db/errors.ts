@@ -1,7 +1,11 @@
 import { DrizzleQueryError } from 'drizzle-orm/errors';
 
-/** SQLSTATE classes meaning "the database cannot serve you right now", not "your query is wrong". */
-const UNAVAILABLE_CLASSES = ['08', '53', '57', '58'];
+/**
+ * SQLSTATE classes meaning "the database cannot serve you right now", not "your query is wrong":
+ * connection exceptions, transaction rollbacks (serialization, deadlock) left after retries,
+ * insufficient resources, operator intervention (shutdown, statement timeout), system errors.
+ */
+const UNAVAILABLE_CLASSES = ['08', '40', '53', '57', '58'];
 
 export interface PostgresError {
   code: string;
@@ -25,6 +29,5 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   if (!(error instanceof DrizzleQueryError)) return false;
   const postgresError = postgresErrorOf(error);
   if (!postgresError) return !(error.cause instanceof TypeError || error.cause instanceof RangeError);
-  // 57014: statement_timeout fired.
   return UNAVAILABLE_CLASSES.some((prefix) => postgresError.code.startsWith(prefix));
 }

@@ -124,3 +124,24 @@ export const webhooks = pgTable(
     }),
   ],
 );
+
+export const idempotencyKeys = pgTable(
+  'idempotency_keys',
+  {
+    accountId: uuid('account_id')
+      .notNull()
+      .references(() => accounts.id, { onDelete: 'cascade' }),
+    key: text('key').notNull(),
+    /** SHA-256 of method, path and canonical JSON body: a reused key with another body is refused. */
+    requestFingerprint: text('request_fingerprint').notNull(),
+    responseStatus: integer('response_status').notNull(),
+    /** The first response's body, sealed: it holds the signing secret. */
+    responseBodySealed: text('response_body_sealed').notNull(),
+    originalRequestId: text('original_request_id').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull(),
+  },
+  (t) => [
+    primaryKey({ name: 'idempotency_keys_pkey', columns: [t.accountId, t.key] }),
+    index('idempotency_keys_created_at_idx').on(t.createdAt),
+  ],
+);

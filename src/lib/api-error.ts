@@ -11,8 +11,11 @@ export const ERROR_STATUS = {
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
   PAYLOAD_TOO_LARGE: 413,
+  CONFLICT: 409,
   UNSUPPORTED_MEDIA_TYPE: 415,
+  IDEMPOTENCY_KEY_REUSED: 422,
   WEBHOOK_LIMIT_REACHED: 422,
+  RATE_LIMITED: 429,
   INTERNAL_ERROR: 500,
   SERVICE_UNAVAILABLE: 503,
 } as const satisfies Record<string, ContentfulStatusCode>;
@@ -46,5 +49,13 @@ export class ApiError extends HTTPException {
 export function unauthorized(message: string): ApiError {
   return new ApiError('UNAUTHORIZED', message, {
     headers: { 'WWW-Authenticate': 'Bearer realm="InstaView", error="invalid_token"' },
+  });
+}
+
+/** 503 with Retry-After: the request may succeed if sent again; nothing was written. */
+export function serviceUnavailable(retryAfterSeconds: number): ApiError {
+  return new ApiError('SERVICE_UNAVAILABLE', 'The service is temporarily unavailable; retry shortly', {
+    details: { retryAfter: retryAfterSeconds },
+    headers: { 'Retry-After': String(retryAfterSeconds) },
   });
 }

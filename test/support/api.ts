@@ -4,7 +4,7 @@ import { expect } from 'vitest';
 import worker from '../../src/index.ts';
 import type { ErrorCode } from '../../src/lib/api-error.ts';
 import type { ErrorEnvelope, SuccessEnvelope } from '../../src/lib/envelope.ts';
-import type { CreatedWebhook } from '../../src/webhooks/create-webhook.ts';
+import type { CreatedWebhook } from '../../src/webhooks/prepare-webhook.ts';
 
 export const API_ORIGIN = 'https://api.instaview.test';
 

@@ -1,0 +1,21 @@
+import { createDatabase, createPool } from '../db/client.ts';
+import { purgeExpiredIdempotencyRecords } from '../idempotency/idempotency-store.ts';
+import { describeError, logError, logInfo } from '../lib/log.ts';
+
+/** Cron trigger (wrangler.toml [triggers]): drops Idempotency-Key records past their 24 h window. */
+export async function purgeIdempotencyKeys(
+  controller: ScheduledController,
+  env: Env,
+  ctx: ExecutionContext,
+): Promise<void> {
+  const pool = createPool(env, `webhooks cron ${controller.cron}`);
+  try {
+    const purged = await purgeExpiredIdempotencyRecords(createDatabase(pool), controller.scheduledTime);
+    logInfo('idempotency keys purged', { purged, cron: controller.cron });
+  } catch (error) {
+    logError('idempotency key purge failed', { cron: controller.cron, ...describeError(error) });
+    throw error;
+  } finally {
+    ctx.waitUntil(pool.end());
+  }
+}

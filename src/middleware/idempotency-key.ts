@@ -1,0 +1,22 @@
+import { createMiddleware } from 'hono/factory';
+import type { AppEnv } from '../env.ts';
+import { IDEMPOTENCY_HEADER, isValidIdempotencyKey, requestFingerprint } from '../idempotency/idempotency-key.ts';
+import { ApiError } from '../lib/api-error.ts';
+
+/** Reads an optional Idempotency-Key and fingerprints the (already parsed) request it came with. */
+export const idempotencyKey = () =>
+  createMiddleware<AppEnv>(async (c, next) => {
+    const key = c.req.header(IDEMPOTENCY_HEADER);
+    if (key !== undefined) {
+      if (!isValidIdempotencyKey(key)) {
+        throw new ApiError('VALIDATION_ERROR', 'Idempotency-Key header is invalid', {
+          details: { issues: [{ path: IDEMPOTENCY_HEADER, message: 'Must be 1 to 255 printable ASCII characters' }] },
+        });
+      }
+      c.set('idempotency', {
+        key,
+        fingerprint: await requestFingerprint(c.req.method, c.req.path, await c.req.json()),
+      });
+    }
+    await next();
+  });

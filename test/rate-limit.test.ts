@@ -1,0 +1,80 @@
+import { env } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import { expectError, fetchWithEnv, postWebhook, validBody, webhookRequest } from './support/api.ts';
+import { createTestAccount, createTestKey } from './support/fixtures.ts';
+
+const LIMIT = Number(env.CREATE_WEBHOOK_RATE_LIMIT);
+
+/** Windows are per clock minute; start a burst where it cannot straddle one. */
+async function awayFromMinuteBoundary(): Promise<void> {
+  const intoMinute = Date.now() % 60_000;
+  if (intoMinute > 50_000) await new Promise((resolve) => setTimeout(resolve, 60_000 - intoMinute + 200));
+}
+
+/** Cheap attempts: they pass authentication and the limiter, then stop at 415 without touching the body. */
+const attempt = (
+  token: string,
+  send: (request: Request) => Promise<Response> = (request) => fetchWithEnv(request, {}),
+) => send(webhookRequest(validBody(), { token, headers: { 'Content-Type': 'text/plain' } }));
+
+async function burst(token: string, send?: (request: Request) => Promise<Response>): Promise<number[]> {
+  const statuses: number[] = [];
+  for (let i = 0; i < LIMIT; i++) statuses.push((await attempt(token, send)).status);
+  return statuses;
+}
+
+describe('rate limit on creates, per API key', () => {
+  it(`lets ${LIMIT} through in a minute, then answers 429 RATE_LIMITED with Retry-After`, async () => {
+    expect(LIMIT).toBe(60);
+    const account = await createTestAccount();
+    await awayFromMinuteBoundary();
+    expect(new Set(await burst(account.token))).toEqual(new Set([415]));
+    const response = await postWebhook(validBody(), { token: account.token });
+    const body = await expectError(response, 429, 'RATE_LIMITED');
+    const retryAfter = Number(response.headers.get('Retry-After'));
+    expect(retryAfter).toBeGreaterThan(0);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    expect(body.error.details).toEqual({ retryAfter, limit: 60, periodSeconds: 60 });
+  });
+
+  it('counts each key on its own', async () => {
+    const account = await createTestAccount();
+    const other = await createTestKey({ accountId: account.accountId, scopes: ['write:webhooks'] });
+    await awayFromMinuteBoundary();
+    await burst(account.token);
+    await expectError(await attempt(account.token), 429, 'RATE_LIMITED');
+    expect((await postWebhook(validBody(), { token: other.token })).status).toBe(201);
+  });
+
+  it('comes after authentication and scope, before the body is looked at', async () => {
+    const account = await createTestAccount();
+    await awayFromMinuteBoundary();
+    await burst(account.token);
+    await expectError(await postWebhook(validBody(), { token: `sk_${'N'.repeat(43)}` }), 401, 'UNAUTHORIZED');
+    await expectError(await postWebhook(null, { token: account.token, rawBody: '{broken' }), 429, 'RATE_LIMITED');
+  });
+
+  describe('without the Workers binding', () => {
+    const broken = {
+      limit: async () => {
+        throw new Error('rate limiter unavailable');
+      },
+    } as unknown as RateLimit;
+
+    it.each([
+      ['missing', undefined],
+      ['throwing', broken],
+    ])('falls back to a real limiter when the binding is %s', async (_label, binding) => {
+      const account = await createTestAccount();
+      const send = (request: Request) => fetchWithEnv(request, { CREATE_WEBHOOK_RATE_LIMITER: binding as RateLimit });
+      await awayFromMinuteBoundary();
+      expect(new Set(await burst(account.token, send))).toEqual(new Set([415]));
+      const response = await attempt(account.token, send);
+      const body = await expectError(response, 429, 'RATE_LIMITED');
+      const retryAfter = Number(response.headers.get('Retry-After'));
+      expect(retryAfter).toBeGreaterThan(0);
+      expect(retryAfter).toBeLessThanOrEqual(60);
+      expect(body.error.details).toMatchObject({ retryAfter, limit: 60 });
+    });
+  });
+});
