@@ -5,12 +5,14 @@ import type { AppEnv } from './env.ts';
 import { ApiError } from './lib/api-error.ts';
 import { handleError, respond } from './lib/handle-error.ts';
 import { database } from './middleware/database.ts';
+import { requestLog } from './middleware/request-log.ts';
 import { webhooks } from './routes/webhooks.ts';
 
 export const app = new Hono<AppEnv>();
 
 // limitLength 0: always mint our own id; a client-chosen X-Request-Id would make logs ambiguous.
 app.use(requestId({ limitLength: 0 }));
+app.use(requestLog());
 app.use(
   methodNotAllowed({
     app,

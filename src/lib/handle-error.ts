@@ -2,28 +2,26 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { isDatabaseUnavailable } from '../db/errors.ts';
 import type { AppEnv } from '../env.ts';
-import { ApiError, ERROR_STATUS, type ErrorCode } from './api-error.ts';
+import { ApiError, ERROR_STATUS, type ErrorCode, serviceUnavailable } from './api-error.ts';
 import { errorEnvelope } from './envelope.ts';
-import { describeError, logError } from './log.ts';
+import { describeError } from './log.ts';
 
 const RETRY_AFTER_SECONDS = 5;
 
 export function respond(c: Context<AppEnv>, error: ApiError): Response {
+  c.set('errorCode', error.code);
   return c.json(errorEnvelope(error.code, error.message, error.details), ERROR_STATUS[error.code], error.headers);
 }
 
-/** Turns whatever a handler threw into the error envelope. Internals never reach the client. */
+/**
+ * Turns whatever a handler threw into the error envelope. Internals never reach the client; what went
+ * wrong goes to the request log line instead.
+ */
 export function handleError(error: Error, c: Context<AppEnv>): Response {
   if (error instanceof ApiError) return respond(c, error);
   if (isDatabaseUnavailable(error)) {
-    logError('database unavailable', { requestId: c.var.requestId, ...describeError(error) });
-    return respond(
-      c,
-      new ApiError('SERVICE_UNAVAILABLE', 'The service is temporarily unavailable; retry shortly', {
-        details: { retryAfter: RETRY_AFTER_SECONDS },
-        headers: { 'Retry-After': String(RETRY_AFTER_SECONDS) },
-      }),
-    );
+    c.set('failure', { failure: 'database unavailable', ...describeError(error) });
+    return respond(c, serviceUnavailable(RETRY_AFTER_SECONDS));
   }
   if (error instanceof HTTPException && error.status < 500) {
     // A Hono built-in refused the request; keep its status under the matching documented code.
@@ -32,7 +30,7 @@ export function handleError(error: Error, c: Context<AppEnv>): Response {
     );
     if (code) return respond(c, new ApiError(code, error.message));
   }
-  logError('unhandled error', { requestId: c.var.requestId, ...describeError(error) });
+  c.set('failure', { failure: 'unhandled error', ...describeError(error) });
   return respond(
     c,
     new ApiError('INTERNAL_ERROR', 'An internal error occurred; quote the X-Request-Id header if you contact support'),

@@ -3,7 +3,7 @@ import { bearerAuth } from 'hono/bearer-auth';
 import { type ApiKey, keyRejection } from '../auth/api-key.ts';
 import { findApiKeyByTokenHash } from '../auth/api-key-store.ts';
 import { hashApiToken, isWellFormedApiToken } from '../auth/api-token.ts';
-import { TokenCache } from '../auth/token-cache.ts';
+import { cacheOutcome, TokenCache } from '../auth/token-cache.ts';
 import { readConfig } from '../config.ts';
 import type { AppEnv } from '../env.ts';
 import { unauthorized } from '../lib/api-error.ts';
@@ -27,6 +27,7 @@ async function resolveApiKey(c: Context<AppEnv>, token: string): Promise<ApiKey 
   const tokenHash = await hashApiToken(token);
   const cache = new TokenCache(c.env.TOKEN_CACHE, readConfig(c.env).tokenCacheTtlSeconds);
   const cached = await cache.lookup(tokenHash);
+  c.set('tokenCache', cacheOutcome(cached));
   if (cached.kind === 'unknown-token') return 'unknown';
   let key = cached.kind === 'hit' ? cached.key : null;
   if (!key) {

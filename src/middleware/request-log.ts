@@ -1,0 +1,31 @@
+import { createMiddleware } from 'hono/factory';
+import type { AppEnv } from '../env.ts';
+import { logError, logInfo } from '../lib/log.ts';
+
+/**
+ * The one log line per request: who, what, outcome, time. Carries ids and codes only; never a token, a
+ * secret or a header value (test/request-log.test.ts holds it to that).
+ */
+export const requestLog = () =>
+  createMiddleware<AppEnv>(async (c, next) => {
+    const started = performance.now();
+    await next();
+    const apiKey = c.get('apiKey');
+    const failure = c.get('failure');
+    const fields = {
+      requestId: c.var.requestId,
+      method: c.req.method,
+      path: c.req.path,
+      status: c.res.status,
+      durationMs: Math.round(performance.now() - started),
+      apiKeyId: apiKey?.id,
+      accountId: apiKey?.accountId,
+      errorCode: c.get('errorCode'),
+      tokenCache: c.get('tokenCache'),
+      rateLimiter: c.get('rateLimiter'),
+      idempotentReplay: c.res.headers.has('Idempotent-Replayed') || undefined,
+      ...failure,
+    };
+    if (c.res.status >= 500) logError('request', fields);
+    else logInfo('request', fields);
+  });
