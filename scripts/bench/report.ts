@@ -1,0 +1,142 @@
+// The benchmark's table: each figure next to its baseline from the same run, and the budget.
+import type { BundleFigures } from './bundle.ts';
+
+export interface WorkloadFigures {
+  requests: number;
+  /** CPU time of the workerd running the Worker (and Miniflare's local KV and rate limiter). */
+  workerCpuMsPerRequest: number;
+  /** CPU time of wrangler's dev proxy workerd in front of it. */
+  proxyCpuMsPerRequest: number;
+  latencyP50Ms: number;
+  latencyP99Ms: number;
+  throughputPerSecond: number;
+  errors: number;
+  /** Counted by Postgres (pg_stat_database), not by the service. */
+  statementsPerRequest: number;
+  statuses: Record<string, number>;
+}
+
+export interface BenchReport {
+  measuredAt: string;
+  settings: Record<string, unknown>;
+  bare: WorkloadFigures;
+  cached: WorkloadFigures;
+  uncached: WorkloadFigures;
+  bundle: BundleFigures;
+}
+
+const fixed = (value: number, digits = 2) => value.toFixed(digits);
+const ratio = (value: number, baseline: number) => `${fixed(value / baseline)}×`;
+
+function table(rows: string[][]): string {
+  const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
+  const line = (row: string[]) => `| ${row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join(' | ')} |`;
+  return [
+    line(rows[0] ?? []),
+    `|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`,
+    ...rows.slice(1).map(line),
+  ].join('\n');
+}
+
+/** Prints the report; returns true when the run itself failed (any request not answered 201). */
+export function printReport({ bare, cached, uncached, bundle, settings }: BenchReport): boolean {
+  const startup =
+    [...bundle.startupActiveMs].sort((a, b) => a - b)[Math.floor(bundle.startupActiveMs.length / 2)] ?? Number.NaN;
+  const figures = table([
+    ['figure', 'create, cached key', 'create, uncached key', 'bare insert', 'cached / bare', 'uncached / bare'],
+    [
+      'CPU per request, Worker workerd (ms)',
+      fixed(cached.workerCpuMsPerRequest, 3),
+      fixed(uncached.workerCpuMsPerRequest, 3),
+      fixed(bare.workerCpuMsPerRequest, 3),
+      ratio(cached.workerCpuMsPerRequest, bare.workerCpuMsPerRequest),
+      ratio(uncached.workerCpuMsPerRequest, bare.workerCpuMsPerRequest),
+    ],
+    [
+      'CPU per request, dev proxy workerd (ms)',
+      fixed(cached.proxyCpuMsPerRequest, 3),
+      fixed(uncached.proxyCpuMsPerRequest, 3),
+      fixed(bare.proxyCpuMsPerRequest, 3),
+      ratio(cached.proxyCpuMsPerRequest, bare.proxyCpuMsPerRequest),
+      ratio(uncached.proxyCpuMsPerRequest, bare.proxyCpuMsPerRequest),
+    ],
+    [
+      'latency p50 (ms)',
+      fixed(cached.latencyP50Ms),
+      fixed(uncached.latencyP50Ms),
+      fixed(bare.latencyP50Ms),
+      ratio(cached.latencyP50Ms, bare.latencyP50Ms),
+      ratio(uncached.latencyP50Ms, bare.latencyP50Ms),
+    ],
+    [
+      'latency p99 (ms)',
+      fixed(cached.latencyP99Ms),
+      fixed(uncached.latencyP99Ms),
+      fixed(bare.latencyP99Ms),
+      ratio(cached.latencyP99Ms, bare.latencyP99Ms),
+      ratio(uncached.latencyP99Ms, bare.latencyP99Ms),
+    ],
+    [
+      'throughput (req/s)',
+      fixed(cached.throughputPerSecond, 0),
+      fixed(uncached.throughputPerSecond, 0),
+      fixed(bare.throughputPerSecond, 0),
+      ratio(cached.throughputPerSecond, bare.throughputPerSecond),
+      ratio(uncached.throughputPerSecond, bare.throughputPerSecond),
+    ],
+    [
+      'statements per request (Postgres)',
+      fixed(cached.statementsPerRequest),
+      fixed(uncached.statementsPerRequest),
+      fixed(bare.statementsPerRequest),
+      '',
+      '',
+    ],
+    ['errors (not 201)', String(cached.errors), String(uncached.errors), String(bare.errors), '', ''],
+  ]);
+  const goals = table([
+    ['budget', 'goal', 'measured', 'met'],
+    [
+      'create CPU / bare-insert CPU (cached key)',
+      '≤ 1.5',
+      ratio(cached.workerCpuMsPerRequest, bare.workerCpuMsPerRequest),
+      yes(cached.workerCpuMsPerRequest / bare.workerCpuMsPerRequest <= 1.5),
+    ],
+    [
+      'create p50 / bare-insert p50',
+      '≤ 1.25',
+      ratio(cached.latencyP50Ms, bare.latencyP50Ms),
+      yes(cached.latencyP50Ms / bare.latencyP50Ms <= 1.25),
+    ],
+    [
+      'create throughput / bare-insert throughput',
+      '≥ 0.8',
+      ratio(cached.throughputPerSecond, bare.throughputPerSecond),
+      yes(cached.throughputPerSecond / bare.throughputPerSecond >= 0.8),
+    ],
+    [
+      'statements per create: cached / uncached key',
+      '1 / 2',
+      `${fixed(cached.statementsPerRequest)} / ${fixed(uncached.statementsPerRequest)}`,
+      yes(Math.abs(cached.statementsPerRequest - 1) < 0.01 && Math.abs(uncached.statementsPerRequest - 2) < 0.01),
+    ],
+    [
+      'minified bundle, gzip',
+      '≤ 100 KiB',
+      `${bundle.gzipKiB} KiB (raw ${bundle.rawKiB} KiB)`,
+      yes(bundle.gzipKiB <= 100),
+    ],
+    [
+      'Worker startup (wrangler check startup, median active CPU)',
+      '(reported)',
+      `${fixed(startup, 1)} ms of [${bundle.startupActiveMs.join(', ')}]`,
+      '',
+    ],
+  ]);
+  console.log(`\nPOST /webhooks against its baseline (${JSON.stringify(settings)})\n\n${figures}\n\n${goals}\n`);
+  return cached.errors + uncached.errors + bare.errors > 0;
+}
+
+function yes(met: boolean): string {
+  return met ? 'yes' : 'NO';
+}

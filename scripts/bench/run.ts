@@ -1,0 +1,312 @@
+// npm run bench: how close POST /webhooks is to the least work it could do, on this machine.
+//
+// Runs the service under `wrangler dev` (workerd, the Neon driver through the local relay) against a
+// real Postgres (DATABASE_URL, default the machine's server), in a scratch database it drops after.
+// Three workloads, interleaved over several rounds: create with a cached key, create with an uncached
+// key, and the bench-only bare insert (bench/worker.ts). workerd is pinned to core 0; the load
+// generator, relay and this script to core 1. Prints one table and writes it as JSON.
+//
+//   npm run bench                      # full run (a few minutes)
+//   npm run bench -- --smoke           # a few hundred requests: checks the benchmark still works
+//   npm run bench -- --requests 5000 --concurrency 8 --rounds 3
+//   npm run bench -- --profile         # also a CPU profile of the Worker during cached-key creates
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { migrateDatabase } from '../db/migrate.ts';
+import { projectRoot } from '../local/dev-database.ts';
+import { newEncryptionKeys } from '../local/dev-vars.ts';
+import { startNeonRelay } from '../local/neon-relay.ts';
+import { createScratchDatabase } from '../local/scratch-database.ts';
+import { measureBundle } from './bundle.ts';
+import type { LoadPlan, LoadResult } from './load.ts';
+import { PostgresCounters } from './postgres-counters.ts';
+import { cpuTimeMs, findWorkerd, pinToCore } from './processes.ts';
+import { startProfiler, summariseProfile } from './profile.ts';
+import { type BenchReport, printReport, type WorkloadFigures } from './report.ts';
+import { seedBench } from './seed.ts';
+
+const { values: options } = parseArgs({
+  options: {
+    smoke: { type: 'boolean', default: false },
+    requests: { type: 'string' },
+    concurrency: { type: 'string' },
+    rounds: { type: 'string' },
+    profile: { type: 'boolean', default: false },
+  },
+});
+const smoke = options.smoke;
+const requests = Number(options.requests ?? (smoke ? 100 : 3000));
+const concurrency = Number(options.concurrency ?? (smoke ? 4 : 8));
+const rounds = Number(options.rounds ?? (smoke ? 1 : 3));
+const startupRuns = smoke ? 1 : 5;
+const WORKER_CORE = 0;
+const OTHER_CORE = 1;
+
+const CREATE_BODY = JSON.stringify({
+  url: 'https://hooks.example.com/instaview',
+  events: ['INTERVIEW_COMPLETED', 'ANALYSIS_FAILED'],
+  name: 'bench',
+  headers: [
+    { name: 'Authorization', value: 'Bearer partner-token-1234567890' },
+    { name: 'X-Partner-Id', value: '42' },
+  ],
+});
+
+function log(message: string): void {
+  process.stderr.write(`[bench] ${message}\n`);
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no free port');
+  return address.port;
+}
+
+/** Runs the load generator as its own process on the other core. */
+function runLoad(plan: LoadPlan): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      'taskset',
+      ['-c', String(OTHER_CORE), process.execPath, join(projectRoot, 'scripts/bench/load.ts')],
+      {
+        stdio: ['pipe', 'pipe', 'inherit'],
+      },
+    );
+    let output = '';
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+    });
+    child.on('error', reject);
+    child.on('exit', (code) =>
+      code === 0 ? resolve(JSON.parse(output) as LoadResult) : reject(new Error(`load generator exited with ${code}`)),
+    );
+    child.stdin.end(JSON.stringify(plan));
+  });
+}
+
+async function waitForServer(url: string, server: { exitCode: number | null }): Promise<void> {
+  for (let attempt = 0; attempt < 600 && server.exitCode === null; attempt++) {
+    try {
+      await fetch(url);
+      return;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  throw new Error(
+    `${url} never answered${server.exitCode === null ? '' : ` (wrangler exited with ${server.exitCode})`}`,
+  );
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2
+    ? (sorted[middle] as number)
+    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+};
+
+pinToCore(process.pid, OTHER_CORE);
+const serverUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const work = mkdtempSync(join(tmpdir(), 'webhooks-bench-'));
+const database = await createScratchDatabase(serverUrl, 'webhooks_bench');
+const cleanups: (() => Promise<void> | void)[] = [
+  () => database.close(),
+  () => rmSync(work, { recursive: true, force: true }),
+];
+
+try {
+  log(
+    `scratch database on ${new URL(serverUrl).host}; ${requests} requests × ${rounds} rounds per workload at concurrency ${concurrency}`,
+  );
+  await migrateDatabase(database.url);
+  // The rate limit is 60 creates per key per minute: spread the cached phase over enough keys.
+  const cachedKeys = Math.max(10, Math.ceil((requests * rounds) / 30));
+  const seed = await seedBench(database.url, cachedKeys, requests * rounds);
+  const { hostname, port: databasePort } = new URL(database.url);
+  const relay = await startNeonRelay({ target: `${hostname}:${databasePort || 5432}` });
+  cleanups.unshift(() => relay.close());
+
+  const port = await freePort();
+  const inspectorPort = await freePort();
+  const envFile = join(work, 'bench.env');
+  writeFileSync(envFile, `ENCRYPTION_KEYS="${newEncryptionKeys('bench')}"\nDATABASE_URL="${database.url}"\n`);
+  const wrangler = spawn(
+    join(projectRoot, 'node_modules', '.bin', 'wrangler'),
+    [
+      'dev',
+      'bench/worker.ts',
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--env-file',
+      envFile,
+      '--persist-to',
+      join(work, 'state'),
+      '--var',
+      `NEON_WS_PROXY:${relay.wsProxy}`,
+      '--var',
+      'BENCH_ROUTES:enabled',
+      '--var',
+      `BENCH_ACCOUNT_ID:${seed.accountId}`,
+      '--var',
+      `BENCH_API_KEY_ID:${seed.apiKeyId}`,
+      '--inspector-port',
+      String(inspectorPort),
+      '--show-interactive-dev-session=false',
+      '--log-level',
+      'warn',
+    ],
+    { cwd: projectRoot, stdio: ['ignore', 'ignore', 'inherit'], detached: true },
+  );
+  cleanups.unshift(() => {
+    if (wrangler.pid && wrangler.exitCode === null) process.kill(-wrangler.pid, 'SIGTERM');
+  });
+  const base = `http://127.0.0.1:${port}`;
+  await waitForServer(`${base}/`, wrangler);
+  const workerd = findWorkerd(wrangler.pid as number, port);
+  const pinned = pinToCore(workerd.worker, WORKER_CORE) && pinToCore(workerd.proxy, WORKER_CORE);
+  log(
+    `workerd: worker pid ${workerd.worker}, dev proxy pid ${workerd.proxy}${pinned ? `, pinned to core ${WORKER_CORE}` : ' (not pinned)'}`,
+  );
+
+  const counters = new PostgresCounters(serverUrl, new URL(database.url).pathname.slice(1));
+  await counters.connect();
+  cleanups.unshift(() => counters.close());
+
+  const createUrl = `${base}/webhooks`;
+  const bareUrl = `${base}/__bench/bare-insert`;
+  log('warming up: the bare insert, and every cached-phase key once (fills KV)');
+  await runLoad({ url: bareUrl, concurrency, body: '{}', tokens: Array(Math.min(200, requests)).fill(null) });
+  const warm = await runLoad({ url: createUrl, concurrency, body: CREATE_BODY, tokens: seed.cachedTokens });
+  if (warm.statuses['201'] !== seed.cachedTokens.length)
+    throw new Error(`warm-up failed: ${JSON.stringify(warm.statuses)}`);
+
+  const idleBefore = cpuTimeMs(workerd.worker);
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  const idleCpuMsPerSecond = (cpuTimeMs(workerd.worker) - idleBefore) / 2;
+
+  const samples = new Map<string, WorkloadFigures[]>();
+  let uncachedOffset = 0;
+  const workloads: { name: string; plan: () => LoadPlan }[] = [
+    {
+      name: 'bare insert',
+      plan: () => ({ url: bareUrl, concurrency, body: '{}', tokens: Array(requests).fill(null) }),
+    },
+    {
+      name: 'create, cached key',
+      plan: () => ({
+        url: createUrl,
+        concurrency,
+        body: CREATE_BODY,
+        tokens: Array.from({ length: requests }, (_, i) => seed.cachedTokens[i % cachedKeys] as string),
+      }),
+    },
+    {
+      name: 'create, uncached key',
+      plan: () => {
+        uncachedOffset += requests;
+        return {
+          url: createUrl,
+          concurrency,
+          body: CREATE_BODY,
+          tokens: seed.uncachedTokens.slice(uncachedOffset - requests, uncachedOffset),
+        };
+      },
+    },
+  ];
+  for (let round = 1; round <= rounds; round++) {
+    for (const workload of workloads) {
+      const before = { worker: cpuTimeMs(workerd.worker), proxy: cpuTimeMs(workerd.proxy), db: await counters.read() };
+      const result = await runLoad(workload.plan());
+      const after = { db: await counters.read(), worker: cpuTimeMs(workerd.worker), proxy: cpuTimeMs(workerd.proxy) };
+      const figures: WorkloadFigures = {
+        requests: result.requests,
+        workerCpuMsPerRequest: (after.worker - before.worker) / result.requests,
+        proxyCpuMsPerRequest: (after.proxy - before.proxy) / result.requests,
+        latencyP50Ms: result.latenciesMs.p50,
+        latencyP99Ms: result.latenciesMs.p99,
+        throughputPerSecond: (result.requests / result.durationMs) * 1000,
+        errors: result.requests - (result.statuses['201'] ?? 0),
+        statementsPerRequest: PostgresCounters.statements(before.db, after.db) / result.requests,
+        statuses: result.statuses,
+      };
+      samples.set(workload.name, [...(samples.get(workload.name) ?? []), figures]);
+      log(
+        `round ${round}/${rounds} ${workload.name}: ${figures.workerCpuMsPerRequest.toFixed(3)} ms CPU/req, p50 ${figures.latencyP50Ms} ms, ` +
+          `${figures.throughputPerSecond.toFixed(0)} req/s, ${figures.statementsPerRequest.toFixed(2)} statements/req, ${figures.errors} errors`,
+      );
+    }
+  }
+
+  if (options.profile) {
+    // Outside the measured rounds: profiling slows the isolate down.
+    const profiler = await startProfiler(inspectorPort);
+    await runLoad({
+      url: createUrl,
+      concurrency,
+      body: CREATE_BODY,
+      tokens: Array.from({ length: requests }, (_, i) => seed.cachedTokens[i % cachedKeys] as string),
+    });
+    const profile = await profiler.stop();
+    mkdirSync(join(projectRoot, 'bench-results'), { recursive: true });
+    writeFileSync(join(projectRoot, 'bench-results', 'create-cached.cpuprofile'), JSON.stringify(profile));
+    console.log(
+      `\nSelf time in the Worker isolate over ${requests} cached-key creates (bench-results/create-cached.cpuprofile):\n${summariseProfile(profile)}\n`,
+    );
+  }
+
+  log(`bundle: wrangler deploy --dry-run --minify, and wrangler check startup ×${startupRuns}`);
+  const bundle = measureBundle(projectRoot, startupRuns);
+  const combine = (runs: WorkloadFigures[]): WorkloadFigures => ({
+    requests: runs.reduce((sum, run) => sum + run.requests, 0),
+    workerCpuMsPerRequest: median(runs.map((run) => run.workerCpuMsPerRequest)),
+    proxyCpuMsPerRequest: median(runs.map((run) => run.proxyCpuMsPerRequest)),
+    latencyP50Ms: median(runs.map((run) => run.latencyP50Ms)),
+    latencyP99Ms: median(runs.map((run) => run.latencyP99Ms)),
+    throughputPerSecond: median(runs.map((run) => run.throughputPerSecond)),
+    errors: runs.reduce((sum, run) => sum + run.errors, 0),
+    statementsPerRequest: median(runs.map((run) => run.statementsPerRequest)),
+    statuses: runs.reduce<Record<string, number>>((all, run) => {
+      for (const [status, count] of Object.entries(run.statuses)) all[status] = (all[status] ?? 0) + count;
+      return all;
+    }, {}),
+  });
+  const report: BenchReport = {
+    measuredAt: new Date().toISOString(),
+    settings: {
+      requests,
+      rounds,
+      concurrency,
+      smoke,
+      workerPinnedToCore: pinned ? WORKER_CORE : null,
+      idleCpuMsPerSecond,
+    },
+    bare: combine(samples.get('bare insert') ?? []),
+    cached: combine(samples.get('create, cached key') ?? []),
+    uncached: combine(samples.get('create, uncached key') ?? []),
+    bundle,
+  };
+  const resultsDir = join(projectRoot, 'bench-results');
+  mkdirSync(resultsDir, { recursive: true });
+  writeFileSync(join(resultsDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+  const failed = printReport(report);
+  log(`written to bench-results/latest.json`);
+  if (failed) process.exitCode = 1;
+} finally {
+  for (const cleanup of cleanups) {
+    try {
+      await cleanup();
+    } catch (error) {
+      log(`cleanup failed: ${(error as Error).message}`);
+    }
+  }
+}
