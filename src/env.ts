@@ -11,6 +11,8 @@ export interface AppEnv {
   Variables: RequestIdVariables & {
     /** The request's database, connected on first use. */
     db: () => Database;
+    /** Starts connecting the request's database without waiting. */
+    preconnect: () => void;
     /** Set by `authenticate`. */
     apiKey: ApiKey;
     /** Set by `idempotencyKey` when the request carries one. */

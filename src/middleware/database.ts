@@ -8,14 +8,36 @@ export const database = () =>
   createMiddleware<AppEnv>(async (c, next) => {
     let pool: Pool | undefined;
     let db: Database | undefined;
-    c.set('db', () => {
+    const openPool = () => {
       pool ??= createPool(c.env, `webhooks ${c.var.requestId}`);
-      db ??= createDatabase(pool);
+      return pool;
+    };
+    c.set('db', () => {
+      db ??= createDatabase(openPool());
       return db;
+    });
+    c.set('preconnect', () => {
+      // Errors surface on the first query, which retries the connection and maps the failure.
+      openPool()
+        .connect()
+        .then(
+          (client) => client.release(),
+          () => {},
+        );
     });
     try {
       await next();
     } finally {
       if (pool) c.executionCtx.waitUntil(pool.end());
     }
+  });
+
+/**
+ * Opens the request's database connection now, in the background, so its round trips overlap the
+ * work before the first statement. Only for requests already authenticated and within their limits.
+ */
+export const preconnect = () =>
+  createMiddleware<AppEnv>(async (c, next) => {
+    c.var.preconnect();
+    await next();
   });

@@ -4,6 +4,7 @@ import { readConfig } from '../config.ts';
 import type { AppEnv } from '../env.ts';
 import { secretBox } from '../lib/secret-box.ts';
 import { authenticate } from '../middleware/authenticate.ts';
+import { preconnect } from '../middleware/database.ts';
 import { idempotencyKey } from '../middleware/idempotency-key.ts';
 import { jsonBody } from '../middleware/json-body.ts';
 import { rateLimitCreates } from '../middleware/rate-limit.ts';
@@ -23,6 +24,9 @@ webhooks.post(
   authenticate(),
   requireScope('write:webhooks'),
   rateLimitCreates(),
+  // From here on the request will almost surely reach the insert: overlap the connection's round
+  // trips with reading, validating and sealing the body.
+  preconnect(),
   jsonBody(MAX_BODY_BYTES),
   validateJson(createWebhookSchema),
   idempotencyKey(),
