@@ -4,14 +4,17 @@
 import type { Pool } from '@neondatabase/serverless';
 import { createPool } from '../src/db/client.ts';
 import service from '../src/index.ts';
+import { logInfo } from '../src/lib/log.ts';
 
 interface BenchEnv extends Env {
   BENCH_ROUTES?: string;
   BENCH_ACCOUNT_ID?: string;
   BENCH_API_KEY_ID?: string;
+  /** TOKEN_CACHE entry of a warmed key, so the KV probe reads a hit like a cached-key create. */
+  BENCH_KV_KEY?: string;
 }
 
-const BARE_INSERT_PATH = '/__bench/bare-insert';
+const BENCH_PREFIX = '/__bench/';
 
 // What a create stores, fixed: the baseline does none of the work of producing it.
 const SEALED = `v1.bench.${'A'.repeat(16)}.${'B'.repeat(86)}`;
@@ -50,10 +53,42 @@ async function bareInsert(env: BenchEnv, ctx: ExecutionContext): Promise<Respons
   }
 }
 
+/**
+ * One platform operation a create performs, alone: what it costs in local workerd (where Miniflare
+ * simulates KV and the rate limiter in-process, and wrangler forwards console output) is measured
+ * against `noop` and reported beside the create.
+ */
+let probeCalls = 0;
+const PROBES: Record<string, (env: BenchEnv) => Promise<unknown>> = {
+  noop: async () => undefined,
+  'kv-get': (env) => env.TOKEN_CACHE.get(env.BENCH_KV_KEY ?? '', 'text'),
+  // Existing buckets, each kept under the limit, as the creates' keys are.
+  'rate-limit': (env) => env.CREATE_WEBHOOK_RATE_LIMITER.limit({ key: `probe-${probeCalls++ % 500}` }),
+  'log-line': async () =>
+    logInfo('request', {
+      requestId: crypto.randomUUID(),
+      method: 'POST',
+      path: '/webhooks',
+      status: 201,
+      durationMs: 12,
+      apiKeyId: '00000000-0000-4000-8000-000000000000',
+      accountId: '00000000-0000-4000-8000-000000000000',
+      tokenCache: 'hit',
+      rateLimiter: 'binding',
+    }),
+};
+
 export default {
-  fetch(request, env, ctx) {
-    if (env.BENCH_ROUTES === 'enabled' && request.method === 'POST' && request.url.endsWith(BARE_INSERT_PATH)) {
-      return bareInsert(env, ctx);
+  async fetch(request, env, ctx) {
+    const at = request.url.indexOf(BENCH_PREFIX);
+    if (env.BENCH_ROUTES === 'enabled' && request.method === 'POST' && at !== -1) {
+      const name = request.url.slice(at + BENCH_PREFIX.length);
+      if (name === 'bare-insert') return bareInsert(env, ctx);
+      const probe = PROBES[name];
+      if (probe) {
+        await probe(env);
+        return new Response(null, { status: 201 });
+      }
     }
     return service.fetch(request, env, ctx);
   },

@@ -85,3 +85,13 @@ export function summariseProfile(profile: CpuProfile, top = 25): string {
     )
     .join('\n');
 }
+
+/** Time the isolate spent on anything but waiting, in milliseconds. */
+export function activeMs(profile: CpuProfile): number {
+  const idle = new Set(profile.nodes.filter((node) => node.callFrame.functionName === '(idle)').map((node) => node.id));
+  let micros = 0;
+  profile.samples.forEach((id, index) => {
+    if (!idle.has(id)) micros += profile.timeDeltas[index] ?? 0;
+  });
+  return micros / 1000;
+}

@@ -16,6 +16,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { hashApiToken } from '../../src/auth/api-token.ts';
+import { tokenCacheKey } from '../../src/auth/token-cache-key.ts';
 import { migrateDatabase } from '../db/migrate.ts';
 import { projectRoot } from '../local/dev-database.ts';
 import { newEncryptionKeys } from '../local/dev-vars.ts';
@@ -25,7 +27,7 @@ import { measureBundle } from './bundle.ts';
 import type { LoadPlan, LoadResult } from './load.ts';
 import { PostgresCounters } from './postgres-counters.ts';
 import { cpuTimeMs, findWorkerd, pinToCore } from './processes.ts';
-import { startProfiler, summariseProfile } from './profile.ts';
+import { activeMs, startProfiler, summariseProfile } from './profile.ts';
 import { type BenchReport, printReport, type WorkloadFigures } from './report.ts';
 import { seedBench } from './seed.ts';
 
@@ -159,6 +161,8 @@ try {
       `BENCH_ACCOUNT_ID:${seed.accountId}`,
       '--var',
       `BENCH_API_KEY_ID:${seed.apiKeyId}`,
+      '--var',
+      `BENCH_KV_KEY:${tokenCacheKey(await hashApiToken(seed.cachedTokens[0] as string))}`,
       '--inspector-port',
       String(inspectorPort),
       '--show-interactive-dev-session=false',
@@ -194,6 +198,23 @@ try {
   await new Promise((resolve) => setTimeout(resolve, 2000));
   const idleCpuMsPerSecond = (cpuTimeMs(workerd.worker) - idleBefore) / 2;
 
+  async function measure(plan: LoadPlan): Promise<WorkloadFigures> {
+    const before = { worker: cpuTimeMs(workerd.worker), proxy: cpuTimeMs(workerd.proxy), db: await counters.read() };
+    const result = await runLoad(plan);
+    const after = { db: await counters.read(), worker: cpuTimeMs(workerd.worker), proxy: cpuTimeMs(workerd.proxy) };
+    return {
+      requests: result.requests,
+      workerCpuMsPerRequest: (after.worker - before.worker) / result.requests,
+      proxyCpuMsPerRequest: (after.proxy - before.proxy) / result.requests,
+      latencyP50Ms: result.latenciesMs.p50,
+      latencyP99Ms: result.latenciesMs.p99,
+      throughputPerSecond: (result.requests / result.durationMs) * 1000,
+      errors: result.requests - (result.statuses['201'] ?? 0),
+      statementsPerRequest: PostgresCounters.statements(before.db, after.db) / result.requests,
+      statuses: result.statuses,
+    };
+  }
+
   const samples = new Map<string, WorkloadFigures[]>();
   let uncachedOffset = 0;
   const workloads: { name: string; plan: () => LoadPlan }[] = [
@@ -225,20 +246,7 @@ try {
   ];
   for (let round = 1; round <= rounds; round++) {
     for (const workload of workloads) {
-      const before = { worker: cpuTimeMs(workerd.worker), proxy: cpuTimeMs(workerd.proxy), db: await counters.read() };
-      const result = await runLoad(workload.plan());
-      const after = { db: await counters.read(), worker: cpuTimeMs(workerd.worker), proxy: cpuTimeMs(workerd.proxy) };
-      const figures: WorkloadFigures = {
-        requests: result.requests,
-        workerCpuMsPerRequest: (after.worker - before.worker) / result.requests,
-        proxyCpuMsPerRequest: (after.proxy - before.proxy) / result.requests,
-        latencyP50Ms: result.latenciesMs.p50,
-        latencyP99Ms: result.latenciesMs.p99,
-        throughputPerSecond: (result.requests / result.durationMs) * 1000,
-        errors: result.requests - (result.statuses['201'] ?? 0),
-        statementsPerRequest: PostgresCounters.statements(before.db, after.db) / result.requests,
-        statuses: result.statuses,
-      };
+      const figures = await measure(workload.plan());
       samples.set(workload.name, [...(samples.get(workload.name) ?? []), figures]);
       log(
         `round ${round}/${rounds} ${workload.name}: ${figures.workerCpuMsPerRequest.toFixed(3)} ms CPU/req, p50 ${figures.latencyP50Ms} ms, ` +
@@ -247,20 +255,54 @@ try {
     }
   }
 
+  // What the local platform stand-ins cost inside one create: each operation alone, less a no-op.
+  const probeCpu: Record<string, number> = {};
+  for (const probe of ['noop', 'kv-get', 'rate-limit', 'log-line']) {
+    const figures = await measure({
+      url: `${base}/__bench/${probe}`,
+      concurrency,
+      body: '{}',
+      tokens: Array(requests).fill(null),
+    });
+    if (figures.errors > 0) throw new Error(`probe ${probe} failed: ${JSON.stringify(figures.statuses)}`);
+    probeCpu[probe] = figures.workerCpuMsPerRequest;
+  }
+  const platformSimulation = {
+    kvGetMs: (probeCpu['kv-get'] ?? 0) - (probeCpu.noop ?? 0),
+    rateLimitMs: (probeCpu['rate-limit'] ?? 0) - (probeCpu.noop ?? 0),
+    logLineMs: (probeCpu['log-line'] ?? 0) - (probeCpu.noop ?? 0),
+  };
+  log(`local platform stand-ins per operation: ${JSON.stringify(platformSimulation)}`);
+
+  let isolateProfile: { bareActiveMsPerRequest: number; cachedActiveMsPerRequest: number } | undefined;
   if (options.profile) {
-    // Outside the measured rounds: profiling slows the isolate down.
-    const profiler = await startProfiler(inspectorPort);
-    await runLoad({
+    // Outside the measured rounds (profiling slows the isolate down). The profile samples only the
+    // Worker's own isolate, so Miniflare's KV and rate-limiter simulators are not in it.
+    const profileOf = async (plan: LoadPlan) => {
+      const profiler = await startProfiler(inspectorPort);
+      await runLoad(plan);
+      return profiler.stop();
+    };
+    const bareProfile = await profileOf({ url: bareUrl, concurrency, body: '{}', tokens: Array(requests).fill(null) });
+    const cachedProfile = await profileOf({
       url: createUrl,
       concurrency,
       body: CREATE_BODY,
-      tokens: Array.from({ length: requests }, (_, i) => seed.cachedTokens[i % cachedKeys] as string),
+      tokens: Array.from({ length: requests }, (_, i) => seed.cachedTokens[(i + 7) % cachedKeys] as string),
     });
-    const profile = await profiler.stop();
+    isolateProfile = {
+      bareActiveMsPerRequest: activeMs(bareProfile) / requests,
+      cachedActiveMsPerRequest: activeMs(cachedProfile) / requests,
+    };
     mkdirSync(join(projectRoot, 'bench-results'), { recursive: true });
-    writeFileSync(join(projectRoot, 'bench-results', 'create-cached.cpuprofile'), JSON.stringify(profile));
+    writeFileSync(join(projectRoot, 'bench-results', 'create-cached.cpuprofile'), JSON.stringify(cachedProfile));
+    writeFileSync(join(projectRoot, 'bench-results', 'bare-insert.cpuprofile'), JSON.stringify(bareProfile));
     console.log(
-      `\nSelf time in the Worker isolate over ${requests} cached-key creates (bench-results/create-cached.cpuprofile):\n${summariseProfile(profile)}\n`,
+      `\nWorker isolate, active CPU per request under the profiler: create ${isolateProfile.cachedActiveMsPerRequest.toFixed(3)} ms, ` +
+        `bare insert ${isolateProfile.bareActiveMsPerRequest.toFixed(3)} ms (${(isolateProfile.cachedActiveMsPerRequest / isolateProfile.bareActiveMsPerRequest).toFixed(2)}×)`,
+    );
+    console.log(
+      `Self time over ${requests} cached-key creates (bench-results/create-cached.cpuprofile):\n${summariseProfile(cachedProfile)}\n`,
     );
   }
 
@@ -293,6 +335,8 @@ try {
     bare: combine(samples.get('bare insert') ?? []),
     cached: combine(samples.get('create, cached key') ?? []),
     uncached: combine(samples.get('create, uncached key') ?? []),
+    platformSimulation,
+    ...(isolateProfile ? { isolateProfile } : {}),
     bundle,
   };
   const resultsDir = join(projectRoot, 'bench-results');
