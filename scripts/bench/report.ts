@@ -50,57 +50,22 @@ function table(rows: string[][]): string {
 export function printReport({ bare, cached, uncached, bundle, settings, platformSimulation }: BenchReport): boolean {
   const startup =
     [...bundle.startupActiveMs].sort((a, b) => a - b)[Math.floor(bundle.startupActiveMs.length / 2)] ?? Number.NaN;
+  type Figure = keyof Omit<WorkloadFigures, 'statuses'>;
+  /** A figure for the three workloads, with the creates as ratios to the bare insert. */
+  const row = (label: string, figure: Figure, digits: number, withRatios = true) => [
+    label,
+    ...[cached, uncached, bare].map((workload) => fixed(workload[figure], digits)),
+    ...[cached, uncached].map((workload) => (withRatios ? ratio(workload[figure], bare[figure]) : '')),
+  ];
   const figures = table([
     ['figure', 'create, cached key', 'create, uncached key', 'bare insert', 'cached / bare', 'uncached / bare'],
-    [
-      'CPU per request, Worker workerd (ms)',
-      fixed(cached.workerCpuMsPerRequest, 3),
-      fixed(uncached.workerCpuMsPerRequest, 3),
-      fixed(bare.workerCpuMsPerRequest, 3),
-      ratio(cached.workerCpuMsPerRequest, bare.workerCpuMsPerRequest),
-      ratio(uncached.workerCpuMsPerRequest, bare.workerCpuMsPerRequest),
-    ],
-    [
-      'CPU per request, dev proxy workerd (ms)',
-      fixed(cached.proxyCpuMsPerRequest, 3),
-      fixed(uncached.proxyCpuMsPerRequest, 3),
-      fixed(bare.proxyCpuMsPerRequest, 3),
-      ratio(cached.proxyCpuMsPerRequest, bare.proxyCpuMsPerRequest),
-      ratio(uncached.proxyCpuMsPerRequest, bare.proxyCpuMsPerRequest),
-    ],
-    [
-      'latency p50 (ms)',
-      fixed(cached.latencyP50Ms),
-      fixed(uncached.latencyP50Ms),
-      fixed(bare.latencyP50Ms),
-      ratio(cached.latencyP50Ms, bare.latencyP50Ms),
-      ratio(uncached.latencyP50Ms, bare.latencyP50Ms),
-    ],
-    [
-      'latency p99 (ms)',
-      fixed(cached.latencyP99Ms),
-      fixed(uncached.latencyP99Ms),
-      fixed(bare.latencyP99Ms),
-      ratio(cached.latencyP99Ms, bare.latencyP99Ms),
-      ratio(uncached.latencyP99Ms, bare.latencyP99Ms),
-    ],
-    [
-      'throughput (req/s)',
-      fixed(cached.throughputPerSecond, 0),
-      fixed(uncached.throughputPerSecond, 0),
-      fixed(bare.throughputPerSecond, 0),
-      ratio(cached.throughputPerSecond, bare.throughputPerSecond),
-      ratio(uncached.throughputPerSecond, bare.throughputPerSecond),
-    ],
-    [
-      'statements per request (Postgres)',
-      fixed(cached.statementsPerRequest),
-      fixed(uncached.statementsPerRequest),
-      fixed(bare.statementsPerRequest),
-      '',
-      '',
-    ],
-    ['errors (not 201)', String(cached.errors), String(uncached.errors), String(bare.errors), '', ''],
+    row('CPU per request, Worker workerd (ms)', 'workerCpuMsPerRequest', 3),
+    row('CPU per request, dev proxy workerd (ms)', 'proxyCpuMsPerRequest', 3),
+    row('latency p50 (ms)', 'latencyP50Ms', 2),
+    row('latency p99 (ms)', 'latencyP99Ms', 2),
+    row('throughput (req/s)', 'throughputPerSecond', 0),
+    row('statements per request (Postgres)', 'statementsPerRequest', 2, false),
+    row('errors (not 201)', 'errors', 0, false),
   ]);
   const simulated = platformSimulation.kvGetMs + platformSimulation.rateLimitMs + platformSimulation.logLineMs;
   const netCached = cached.workerCpuMsPerRequest - simulated;

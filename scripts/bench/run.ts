@@ -44,7 +44,7 @@ const smoke = options.smoke;
 const requests = Number(options.requests ?? (smoke ? 100 : 3000));
 const concurrency = Number(options.concurrency ?? (smoke ? 4 : 8));
 const rounds = Number(options.rounds ?? (smoke ? 1 : 3));
-const startupRuns = smoke ? 1 : 5;
+const startupRuns = smoke ? 1 : 9;
 const WORKER_CORE = 0;
 const OTHER_CORE = 1;
 
