@@ -66,7 +66,9 @@ export async function startProfiler(inspectorPort: number): Promise<Profiler> {
 export function summariseProfile(profile: CpuProfile, top = 25): string {
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const self = new Map<number, number>();
-  profile.samples.forEach((id, index) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[index] ?? 0)));
+  profile.samples.forEach((id, index) => {
+    self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[index] ?? 0));
+  });
   const totals = new Map<string, number>();
   for (const [id, micros] of self) {
     const frame = byId.get(id)?.callFrame;
