@@ -125,6 +125,9 @@ const cleanups: (() => Promise<void> | void)[] = [
 ];
 
 try {
+  // First, while nothing else runs: startup profiles are sensitive to a busy machine.
+  log(`bundle: wrangler deploy --dry-run --minify, and wrangler check startup ×${startupRuns}`);
+  const bundle = measureBundle(projectRoot, startupRuns);
   log(
     `scratch database on ${new URL(serverUrl).host}; ${requests} requests × ${rounds} rounds per workload at concurrency ${concurrency}`,
   );
@@ -306,8 +309,6 @@ try {
     );
   }
 
-  log(`bundle: wrangler deploy --dry-run --minify, and wrangler check startup ×${startupRuns}`);
-  const bundle = measureBundle(projectRoot, startupRuns);
   const combine = (runs: WorkloadFigures[]): WorkloadFigures => ({
     requests: runs.reduce((sum, run) => sum + run.requests, 0),
     workerCpuMsPerRequest: median(runs.map((run) => run.workerCpuMsPerRequest)),
