@@ -7,11 +7,21 @@ export interface ScratchDatabase {
   close(): Promise<void>;
 }
 
+/** Scratch databases older than this are left over from killed runs, and dropped. */
+const STALE_AFTER_MS = 6 * 60 * 60 * 1000;
+
 export async function createScratchDatabase(serverUrl: string, prefix: string): Promise<ScratchDatabase> {
   const name = `${prefix}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
   const admin = new pg.Client({ connectionString: serverUrl });
   await admin.connect();
   try {
+    const { rows } = await admin.query<{ datname: string }>('select datname from pg_database where datname like $1', [
+      `${prefix}\\_%`,
+    ]);
+    for (const { datname } of rows) {
+      const created = Number.parseInt(datname.slice(prefix.length + 1).split('_')[0] ?? '', 36);
+      if (Date.now() - created > STALE_AFTER_MS) await admin.query(`drop database if exists "${datname}" with (force)`);
+    }
     await admin.query(`create database "${name}"`);
   } finally {
     await admin.end();
