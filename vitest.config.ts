@@ -18,6 +18,8 @@ export default defineConfig({
     })),
   ],
   test: {
+    // The Worker writes one JSON log line per request; thousands of them would bury the results.
+    onConsoleLog: (log) => !log.startsWith('{"level":'),
     globalSetup: ['./test/global-setup.ts'],
     include: ['test/**/*.test.ts'],
   },

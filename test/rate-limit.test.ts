@@ -23,7 +23,8 @@ async function burst(token: string, send?: (request: Request) => Promise<Respons
   return statuses;
 }
 
-describe('rate limit on creates, per API key', () => {
+// Waiting out a minute boundary can take up to 10 s.
+describe('rate limit on creates, per API key', { timeout: 30_000 }, () => {
   it(`lets ${LIMIT} through in a minute, then answers 429 RATE_LIMITED with Retry-After`, async () => {
     expect(LIMIT).toBe(60);
     const account = await createTestAccount();
