@@ -25,7 +25,7 @@ export interface BenchReport {
   /**
    * Worker-process CPU of the platform operations a cached-key create performs, each measured alone:
    * locally Miniflare runs KV and the rate limiter inside the same workerd, and wrangler forwards
-   * console output; on Cloudflare none of that is the Worker's CPU time.
+   * console output; on Cloudflare only the binding calls' client side is the Worker's CPU time.
    */
   platformSimulation: { kvGetMs: number; rateLimitMs: number; logLineMs: number };
   /** With --profile: the Worker isolate's own active CPU per request, from the CPU profiler. */
