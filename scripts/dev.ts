@@ -22,8 +22,7 @@ const databaseUrl = external ?? (embedded as { url: string }).url;
 console.log(`[dev] database: ${external ? 'DATABASE_URL' : 'embedded PGlite in .data/pglite'}`);
 
 await migrateDatabase(databaseUrl);
-const { hostname, port } = new URL(databaseUrl);
-const relay = await startNeonRelay({ target: `${hostname}:${port || 5432}` });
+const relay = await startNeonRelay({ databaseUrl });
 const credentials = await ensureDevCredentials(databaseUrl, !external);
 
 const wrangler = spawn(

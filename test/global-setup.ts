@@ -11,11 +11,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const serverUrl = process.env.TEST_DATABASE_URL;
   const database = serverUrl ? await createScratchDatabase(serverUrl, 'webhooks_test') : await startEmbeddedPostgres();
   await migrateDatabase(database.url);
-  const { hostname, port } = new URL(database.url);
-  const target = `${hostname}:${port || 5432}`;
   // One relay for ordinary traffic, one whose faults a test may switch on without disturbing the others.
-  const relay = await startNeonRelay({ target });
-  const faultyRelay = await startNeonRelay({ target });
+  const relay = await startNeonRelay({ databaseUrl: database.url });
+  const faultyRelay = await startNeonRelay({ databaseUrl: database.url });
 
   project.provide('databaseUrl', database.url);
   project.provide('databaseKind', serverUrl ? 'postgres' : 'pglite');

@@ -135,8 +135,7 @@ try {
   // The rate limit is 60 creates per key per minute: spread the cached phase over enough keys.
   const cachedKeys = Math.max(10, Math.ceil((requests * rounds) / 30));
   const seed = await seedBench(database.url, cachedKeys, requests * rounds);
-  const { hostname, port: databasePort } = new URL(database.url);
-  const relay = await startNeonRelay({ target: `${hostname}:${databasePort || 5432}` });
+  const relay = await startNeonRelay({ databaseUrl: database.url });
   cleanups.unshift(() => relay.close());
 
   const port = await freePort();

@@ -35,8 +35,8 @@ export interface NeonRelay {
 }
 
 interface RelayOptions {
-  /** The only host:port the relay connects to, so it cannot be used to reach anything else. */
-  target: string;
+  /** The Postgres it relays to; its host:port is the only address the relay will connect to. */
+  databaseUrl: string;
   port?: number;
 }
 
@@ -120,7 +120,9 @@ function statementText(type: number, body: Buffer): string | undefined {
   return undefined;
 }
 
-export async function startNeonRelay({ target, port = 0 }: RelayOptions): Promise<NeonRelay> {
+export async function startNeonRelay({ databaseUrl, port = 0 }: RelayOptions): Promise<NeonRelay> {
+  const { hostname, port: databasePort } = new URL(databaseUrl);
+  const target = `${hostname}:${databasePort || 5432}`;
   let fault: FaultMode = { mode: 'none' };
   const statements: { applicationName: string; sql: string }[] = [];
   const open = new Set<{ ws: WebSocket; tcp?: Socket }>();
