@@ -1,7 +1,6 @@
 // Operator CLI against the database of a running `npm run dev`, the embedded one, or DATABASE_URL.
 //   npm run cli -- --help
 import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createAccount, createCompany } from '../src/admin/accounts.ts';
 import { AdminError, createApiKey, revokeApiKey } from '../src/admin/api-keys.ts';
@@ -10,6 +9,7 @@ import { tokenCacheKey } from '../src/auth/token-cache-key.ts';
 import { migrateDatabase } from './db/migrate.ts';
 import { openDevDatabase, projectRoot } from './local/dev-database.ts';
 import { withNodeDatabase } from './local/node-database.ts';
+import { wranglerBin } from './local/wrangler.ts';
 
 const USAGE = `Usage: npm run cli -- <command> [options] [--json]
 
@@ -53,7 +53,6 @@ function list(value: string | undefined): string[] {
 
 /** Deletes the key's cache entry with wrangler, locally (dev state) or in the deployed namespace. */
 function evictCachedKey(tokenHash: string, remote: boolean): void {
-  const wrangler = join(projectRoot, 'node_modules', '.bin', 'wrangler');
   const args = [
     'kv',
     'key',
@@ -63,7 +62,7 @@ function evictCachedKey(tokenHash: string, remote: boolean): void {
     remote ? '--remote' : '--local',
     tokenCacheKey(tokenHash),
   ];
-  const result = spawnSync(wrangler, args, { cwd: projectRoot, encoding: 'utf8' });
+  const result = spawnSync(wranglerBin, args, { cwd: projectRoot, encoding: 'utf8' });
   if (result.status !== 0) {
     throw new Error(`revoked in the database, but evicting the cached key failed:\n${result.stderr || result.stdout}`);
   }

@@ -3,12 +3,12 @@
 // API key with a curl example to try it.
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { migrateDatabase } from './db/migrate.ts';
 import { ensureDevCredentials } from './local/dev-credentials.ts';
 import { dataDir, projectRoot, serveEmbeddedDatabase } from './local/dev-database.ts';
 import { ensureDevVars } from './local/dev-vars.ts';
 import { startNeonRelay } from './local/neon-relay.ts';
+import { waitUntilServing, wranglerBin } from './local/wrangler.ts';
 
 const HOST = '127.0.0.1';
 const PORT = Number(process.env.PORT ?? 8787);
@@ -26,7 +26,7 @@ const relay = await startNeonRelay({ databaseUrl });
 const credentials = await ensureDevCredentials(databaseUrl, !external);
 
 const wrangler = spawn(
-  join(projectRoot, 'node_modules', '.bin', 'wrangler'),
+  wranglerBin,
   [
     'dev',
     '--ip',
@@ -60,20 +60,8 @@ wrangler.on('error', (error) => {
   void stop(1);
 });
 
-async function waitUntilServing(url: string): Promise<void> {
-  for (let attempt = 0; attempt < 300; attempt++) {
-    try {
-      await fetch(url);
-      return;
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-  throw new Error(`wrangler dev did not start serving ${url}`);
-}
-
 const base = `http://${HOST}:${PORT}`;
-await waitUntilServing(`${base}/`);
+await waitUntilServing(`${base}/`, wrangler);
 const example = JSON.stringify({
   url: 'https://example.com/webhooks/instaview',
   events: ['INTERVIEW_COMPLETED', 'PING'],

@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { wranglerBin } from '../local/wrangler.ts';
 
 export interface BundleFigures {
   rawKiB: number;
@@ -12,7 +13,7 @@ export interface BundleFigures {
 }
 
 function wrangler(projectRoot: string, args: string[]): string {
-  return execFileSync(join(projectRoot, 'node_modules', '.bin', 'wrangler'), args, {
+  return execFileSync(wranglerBin, args, {
     cwd: projectRoot,
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -23,6 +23,7 @@ import { projectRoot } from '../local/dev-database.ts';
 import { newEncryptionKeys } from '../local/dev-vars.ts';
 import { startNeonRelay } from '../local/neon-relay.ts';
 import { createScratchDatabase } from '../local/scratch-database.ts';
+import { waitUntilServing, wranglerBin } from '../local/wrangler.ts';
 import { measureBundle } from './bundle.ts';
 import type { LoadPlan, LoadResult } from './load.ts';
 import { PostgresCounters } from './postgres-counters.ts';
@@ -93,20 +94,6 @@ function runLoad(plan: LoadPlan): Promise<LoadResult> {
   });
 }
 
-async function waitForServer(url: string, server: { exitCode: number | null }): Promise<void> {
-  for (let attempt = 0; attempt < 600 && server.exitCode === null; attempt++) {
-    try {
-      await fetch(url);
-      return;
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-  throw new Error(
-    `${url} never answered${server.exitCode === null ? '' : ` (wrangler exited with ${server.exitCode})`}`,
-  );
-}
-
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
@@ -143,7 +130,7 @@ try {
   const envFile = join(work, 'bench.env');
   writeFileSync(envFile, `ENCRYPTION_KEYS="${newEncryptionKeys('bench')}"\nDATABASE_URL="${database.url}"\n`);
   const wrangler = spawn(
-    join(projectRoot, 'node_modules', '.bin', 'wrangler'),
+    wranglerBin,
     [
       'dev',
       'bench/worker.ts',
@@ -177,7 +164,7 @@ try {
     if (wrangler.pid && wrangler.exitCode === null) process.kill(-wrangler.pid, 'SIGTERM');
   });
   const base = `http://127.0.0.1:${port}`;
-  await waitForServer(`${base}/`, wrangler);
+  await waitUntilServing(`${base}/`, wrangler);
   const workerd = findWorkerd(wrangler.pid as number, port);
   const pinned = pinToCore(workerd.worker, WORKER_CORE) && pinToCore(workerd.proxy, WORKER_CORE);
   log(
