@@ -6,6 +6,7 @@ import { createAccount, createCompany } from '../src/admin/accounts.ts';
 import { AdminError, createApiKey, revokeApiKey } from '../src/admin/api-keys.ts';
 import { SCOPES } from '../src/auth/api-key.ts';
 import { tokenCacheKey } from '../src/auth/token-cache-key.ts';
+import { UUID_PATTERN } from '../src/webhooks/create-webhook-schema.ts';
 import { migrateDatabase } from './db/migrate.ts';
 import { openDevDatabase, projectRoot } from './local/dev-database.ts';
 import { withNodeDatabase } from './local/node-database.ts';
@@ -24,8 +25,6 @@ deployed namespace (needs wrangler login).`;
 
 class UsageError extends Error {}
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 function required(value: string | undefined, flag: string): string {
   if (value === undefined || value.trim() === '') throw new UsageError(`--${flag} is required`);
   return value;
@@ -33,7 +32,7 @@ function required(value: string | undefined, flag: string): string {
 
 function uuid(value: string | undefined, flag: string): string {
   const id = required(value, flag);
-  if (!UUID.test(id)) throw new UsageError(`--${flag} must be a UUID, got ${JSON.stringify(id)}`);
+  if (!UUID_PATTERN.test(id)) throw new UsageError(`--${flag} must be a UUID, got ${JSON.stringify(id)}`);
   return id.toLowerCase();
 }
 

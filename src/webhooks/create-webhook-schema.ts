@@ -27,7 +27,8 @@ const RESERVED_HEADER_PREFIXES = ['webhook-', 'x-instaview-'];
 const NOT_TOKEN_CHARACTER = /[^!#$%&'*+\-.^_`|~0-9A-Za-z]/;
 /** Control characters other than horizontal tab: C0, DEL and C1. */
 const CONTROL_EXCEPT_TAB = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Any 8-4-4-4-12 hex UUID, in either case: the forms Postgres' uuid type reads. */
+export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Length in Unicode characters (code points), the way Postgres counts, not UTF-16 units. */
 export function characterCount(value: string): number {
@@ -152,7 +153,9 @@ export const createWebhookSchema = z.strictObject(
     // null is accepted wherever a response shows null, so a client can send back what it read.
     name: z.optional(z.nullable(text(1, LIMITS.nameLength, NUL))),
     description: z.optional(z.nullable(text(0, LIMITS.descriptionLength, NUL))),
-    companyId: z.optional(z.nullable(z.string(typeError('a UUID string')).check(z.regex(UUID, 'Must be a UUID')))),
+    companyId: z.optional(
+      z.nullable(z.string(typeError('a UUID string')).check(z.regex(UUID_PATTERN, 'Must be a UUID'))),
+    ),
     headers: z.optional(headers),
   },
   typeError('an object'),
