@@ -33,6 +33,14 @@ export interface BenchReport {
   bundle: BundleFigures;
 }
 
+export const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2
+    ? (sorted[middle] as number)
+    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+};
+
 const fixed = (value: number, digits = 2) => value.toFixed(digits);
 const ratio = (value: number, baseline: number) => `${fixed(value / baseline)}×`;
 
@@ -48,8 +56,7 @@ function table(rows: string[][]): string {
 
 /** Prints the report; returns true when the run itself failed (any request not answered 201). */
 export function printReport({ bare, cached, uncached, bundle, settings, platformSimulation }: BenchReport): boolean {
-  const startup =
-    [...bundle.startupActiveMs].sort((a, b) => a - b)[Math.floor(bundle.startupActiveMs.length / 2)] ?? Number.NaN;
+  const startup = median(bundle.startupActiveMs);
   type Figure = keyof Omit<WorkloadFigures, 'statuses'>;
   /** A figure for the three workloads, with the creates as ratios to the bare insert. */
   const row = (label: string, figure: Figure, digits: number, withRatios = true) => [

@@ -29,7 +29,7 @@ import type { LoadPlan, LoadResult } from './load.ts';
 import { PostgresCounters } from './postgres-counters.ts';
 import { cpuTimeMs, findWorkerd, pinToCore } from './processes.ts';
 import { activeMs, startProfiler, summariseProfile } from './profile.ts';
-import { type BenchReport, printReport, type WorkloadFigures } from './report.ts';
+import { type BenchReport, median, printReport, type WorkloadFigures } from './report.ts';
 import { seedBench } from './seed.ts';
 
 const { values: options } = parseArgs({
@@ -93,14 +93,6 @@ function runLoad(plan: LoadPlan): Promise<LoadResult> {
     child.stdin.end(JSON.stringify(plan));
   });
 }
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2
-    ? (sorted[middle] as number)
-    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
-};
 
 pinToCore(process.pid, OTHER_CORE);
 const serverUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
