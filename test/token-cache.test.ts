@@ -7,10 +7,9 @@ import { tokenCacheKey } from '../src/auth/token-cache-key.ts';
 import { expectError, fetchWithEnv, postWebhook, validBody, webhookRequest } from './support/api.ts';
 import { withDatabase } from './support/database.ts';
 import { createTestAccount, createTestKey } from './support/fixtures.ts';
-import { statementsOf } from './support/relay.ts';
+import { keyLookups, statementsOf } from './support/relay.ts';
 import { cachedEntry } from './support/token-cache.ts';
 
-const keyLookups = (statements: string[]) => statements.filter((sql) => sql.includes('"api_keys"'));
 const webhookInserts = (statements: string[]) => statements.filter((sql) => sql.includes('insert into "webhooks"'));
 
 describe('API key lookups through TOKEN_CACHE', () => {

@@ -2,12 +2,10 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { generateApiToken } from '../src/auth/api-token.ts';
 import { postWebhook, validBody } from './support/api.ts';
-import { statementsOf } from './support/relay.ts';
+import { keyLookups, statementsOf } from './support/relay.ts';
 import { cachedEntry } from './support/token-cache.ts';
 
 const FLOOD = 300;
-const keyLookups = async (response: Response) =>
-  (await statementsOf(response)).filter((sql) => sql.includes('"api_keys"')).length;
 
 async function flood(tokens: string[]): Promise<{ lookups: number; statuses: Set<number> }> {
   let lookups = 0;
@@ -16,7 +14,7 @@ async function flood(tokens: string[]): Promise<{ lookups: number; statuses: Set
     const responses = await Promise.all(tokens.slice(i, i + 25).map((token) => postWebhook(validBody(), { token })));
     for (const response of responses) {
       statuses.add(response.status);
-      lookups += await keyLookups(response);
+      lookups += keyLookups(await statementsOf(response)).length;
     }
   }
   return { lookups, statuses };
@@ -45,7 +43,7 @@ describe('a flood of random tokens', () => {
     for (const token of ['sk_', 'sk_short', `sk_${'x'.repeat(100)}`, 'not-a-key', `sk_${'y'.repeat(42)}.`]) {
       const response = await postWebhook(validBody(), { token });
       expect(response.status).toBe(401);
-      lookups += await keyLookups(response);
+      lookups += keyLookups(await statementsOf(response)).length;
     }
     expect(lookups).toBe(0);
     expect((await env.TOKEN_CACHE.list()).keys.length).toBe(before);

@@ -7,3 +7,8 @@ export async function statementsOf(response: Response): Promise<string[]> {
   const body = (await (await fetch(url)).json()) as { statements: string[] };
   return body.statements;
 }
+
+/** The statements that looked an API key up in Postgres. */
+export function keyLookups(statements: string[]): string[] {
+  return statements.filter((sql) => sql.includes('"api_keys"'));
+}
