@@ -13,7 +13,19 @@ function positiveInteger(value: string | undefined, fallback: number): number {
   return value !== undefined && value !== '' && Number.isInteger(parsed) && parsed > 0 ? parsed : fallback;
 }
 
+// Parsed once per env object (one per isolate in production) rather than on each of a request's reads.
+const parsed = new WeakMap<Env, ServiceConfig>();
+
 export function readConfig(env: Env): ServiceConfig {
+  let config = parsed.get(env);
+  if (!config) {
+    config = parseConfig(env);
+    parsed.set(env, config);
+  }
+  return config;
+}
+
+function parseConfig(env: Env): ServiceConfig {
   return {
     // KV refuses shorter TTLs; a lower setting is raised rather than failing every cache write.
     tokenCacheTtlSeconds: Math.max(KV_MIN_TTL_SECONDS, positiveInteger(env.TOKEN_CACHE_TTL_SECONDS, 300)),
