@@ -6,7 +6,7 @@ import { createAccount, createCompany } from '../src/admin/accounts.ts';
 import { AdminError, createApiKey, revokeApiKey } from '../src/admin/api-keys.ts';
 import { SCOPES } from '../src/auth/api-key.ts';
 import { tokenCacheKey } from '../src/auth/token-cache-key.ts';
-import { UUID_PATTERN } from '../src/webhooks/create-webhook-schema.ts';
+import { UUID_PATTERN } from '../src/webhooks/schema.ts';
 import { migrateDatabase } from './db/migrate.ts';
 import { openDevDatabase, projectRoot } from './local/dev-database.ts';
 import { withNodeDatabase } from './local/node-database.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ErrorEnvelope } from '../src/lib/envelope.ts';
+import type { ErrorEnvelope } from '../src/http/envelope.ts';
 import { expectError, postWebhook, validBody } from './support/api.ts';
 import { webhookCounts } from './support/database.ts';
 import { createTestAccount, createTestCompany, createTestKey } from './support/fixtures.ts';

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import worker from '../src/index.ts';
 import { expectError, expectValidationIssues, postWebhook, readSuccess, validBody } from './support/api.ts';
 import { webhookCounts, withDatabase } from './support/database.ts';
-import { createTestAccount, createTestKey } from './support/fixtures.ts';
+import { createTestAccount, createTestCompany, createTestKey } from './support/fixtures.ts';
 
 const idempotent = (key: string) => ({ 'Idempotency-Key': key });
 
@@ -82,14 +82,38 @@ describe('Idempotency-Key', () => {
     expect((await readSuccess(b)).data.id).not.toBe(a.data.id);
   });
 
-  it('is shared by the keys of one account', async () => {
+  it('is per API key: another key of the account never gets the first key’s response, or its secret', async () => {
     const account = await createTestAccount();
-    const other = await createTestKey({ accountId: account.accountId, scopes: ['write:webhooks'] });
+    const otherCompany = await createTestCompany(account.accountId);
+    // Limited to a company the first webhook is not for: the hole was that it could read that secret.
+    const other = await createTestKey({
+      accountId: account.accountId,
+      scopes: ['write:webhooks'],
+      companyIds: [otherCompany],
+    });
     const key = crypto.randomUUID();
-    const first = await postWebhook(validBody(), { token: account.token, headers: idempotent(key) });
-    const second = await postWebhook(validBody(), { token: other.token, headers: idempotent(key) });
-    expect(second.headers.get('Idempotent-Replayed')).toBe('true');
-    expect(await second.text()).toBe(await first.text());
+    const body = validBody({ companyId: account.companyId });
+    const first = await readSuccess(await postWebhook(body, { token: account.token, headers: idempotent(key) }));
+    const second = await postWebhook(body, { token: other.token, headers: idempotent(key) });
+    const text = await second.text();
+    expect(second.headers.get('Idempotent-Replayed')).toBeNull();
+    expect(text).not.toContain(first.data.signingSecret);
+    expect(text).not.toContain(first.data.id);
+    await expectError(new Response(text, second), 403, 'RESOURCE_ACCESS_DENIED');
+
+    // Same body, same key string, a key that may create it: a webhook of its own, not a replay.
+    const third = await createTestKey({ accountId: account.accountId, scopes: ['write:webhooks'] });
+    const own = await postWebhook(body, { token: third.token, headers: idempotent(key) });
+    expect(own.status).toBe(201);
+    expect(own.headers.get('Idempotent-Replayed')).toBeNull();
+    const ownBody = await readSuccess(own);
+    expect(ownBody.data.id).not.toBe(first.data.id);
+    expect(ownBody.data.signingSecret).not.toBe(first.data.signingSecret);
+    // And each key replays its own.
+    const again = await postWebhook(body, { token: third.token, headers: idempotent(key) });
+    expect(again.headers.get('Idempotent-Replayed')).toBe('true');
+    expect((await readSuccess(again)).data.id).toBe(ownBody.data.id);
+    expect(await webhookCounts(account.accountId)).toEqual({ rows: 2, counter: 2 });
   });
 
   it('accepts 1 to 255 printable ASCII characters', async () => {

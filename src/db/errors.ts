@@ -6,6 +6,8 @@ import { DrizzleQueryError } from 'drizzle-orm/errors';
  * insufficient resources, operator intervention (shutdown, statement timeout), system errors.
  */
 const UNAVAILABLE_CLASSES = ['08', '40', '53', '57', '58'];
+/** Worth running the same statement again at once: serialization failure, deadlock. */
+const TRANSIENT_CODES = new Set(['40001', '40P01']);
 
 export interface PostgresError {
   code: string;
@@ -19,6 +21,18 @@ export function postgresErrorOf(error: unknown): PostgresError | undefined {
   const { code, constraint } = cause as { code?: unknown; constraint?: unknown };
   if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) return undefined;
   return { code, ...(typeof constraint === 'string' ? { constraint } : {}) };
+}
+
+/** True for a conflict that running the statement again may resolve. */
+export function isTransientConflict(error: unknown): boolean {
+  return TRANSIENT_CODES.has(postgresErrorOf(error)?.code ?? '');
+}
+
+/** The constraint a unique (23505) or foreign-key (23503) violation names, when it is one. */
+export function violatedConstraint(error: unknown, kind: 'unique' | 'foreign-key'): string | undefined {
+  const postgresError = postgresErrorOf(error);
+  if (postgresError?.code !== (kind === 'unique' ? '23505' : '23503')) return undefined;
+  return postgresError.constraint ?? '';
 }
 
 /**

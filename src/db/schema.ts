@@ -13,7 +13,7 @@ import {
   unique,
   uuid,
 } from 'drizzle-orm/pg-core';
-import { WEBHOOK_EVENTS } from '../webhooks/events.ts';
+import { WEBHOOK_EVENTS } from '../events/event-types.ts';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow();
 
@@ -100,8 +100,14 @@ export const webhooks = pgTable(
     events: webhookEvent('events').array().notNull(),
     name: text('name'),
     description: text('description'),
+    /** The custom headers' names, in order, for the API (values are never returned). */
     headerNames: text('header_names').array().notNull().default(sql`'{}'::text[]`),
-    /** AES-256-GCM sealed JSON array of header values, in header_names order; null without headers. */
+    /** AES-256-GCM sealed JSON array of [name, value] pairs; null without headers. */
+    headersSealed: text('headers_sealed'),
+    /**
+     * Legacy: rows written before headers_sealed hold a sealed JSON array of values only, in header_names
+     * order. Still opened for delivery; cleared when the headers are next written.
+     */
     headerValuesSealed: text('header_values_sealed'),
     /** AES-256-GCM sealed signing secret. */
     signingSecretSealed: text('signing_secret_sealed').notNull(),
@@ -131,6 +137,10 @@ export const idempotencyKeys = pgTable(
     accountId: uuid('account_id')
       .notNull()
       .references(() => accounts.id, { onDelete: 'cascade' }),
+    /** Records are per API key: a replay only ever returns what that same key was answered. */
+    apiKeyId: uuid('api_key_id')
+      .notNull()
+      .references(() => apiKeys.id, { onDelete: 'cascade' }),
     key: text('key').notNull(),
     /** SHA-256 of method, path and canonical JSON body: a reused key with another body is refused. */
     requestFingerprint: text('request_fingerprint').notNull(),
@@ -141,7 +151,7 @@ export const idempotencyKeys = pgTable(
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull(),
   },
   (t) => [
-    primaryKey({ name: 'idempotency_keys_pkey', columns: [t.accountId, t.key] }),
+    primaryKey({ name: 'idempotency_keys_pkey', columns: [t.accountId, t.apiKeyId, t.key] }),
     index('idempotency_keys_created_at_idx').on(t.createdAt),
   ],
 );

@@ -30,5 +30,12 @@ export async function requestFingerprint(method: string, path: string, body: unk
   return toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text))));
 }
 
-/** Additional data binding a sealed response to its account and key. */
-export const idempotentResponseContext = (accountId: string, key: string) => `idempotency:${accountId}:${key}`;
+/** Who an Idempotency-Key belongs to: one API key of one account. Another key never sees its records. */
+export interface IdempotencyOwner {
+  accountId: string;
+  apiKeyId: string;
+}
+
+/** Additional data binding a sealed response to its owner and key. */
+export const idempotentResponseContext = (owner: IdempotencyOwner, key: string) =>
+  `idempotency:${owner.accountId}:${owner.apiKeyId}:${key}`;

@@ -1,5 +1,5 @@
 import { createDatabase, createPool } from '../db/client.ts';
-import { purgeExpiredIdempotencyRecords } from '../idempotency/idempotency-store.ts';
+import { purgeExpiredIdempotencyRecords } from '../idempotency/store.ts';
 import { describeError, logError, logInfo } from '../lib/log.ts';
 
 /** Cron trigger (wrangler.toml [triggers]): drops Idempotency-Key records past their 24 h window. */

@@ -33,6 +33,7 @@ export type StoredWebhook = {
   name: string | null;
   description: string | null;
   header_names: string[];
+  headers_sealed: string | null;
   header_values_sealed: string | null;
   signing_secret_sealed: string;
   is_active: boolean;

@@ -1,7 +1,7 @@
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 
-/** Every error code the API answers with, and its HTTP status. */
+/** Every error code the API answers with, and its HTTP status. The OpenAPI document lists them all. */
 export const ERROR_STATUS = {
   VALIDATION_ERROR: 400,
   INVALID_JSON: 400,
@@ -45,10 +45,20 @@ export class ApiError extends HTTPException {
   }
 }
 
-/** 401 with the RFC 6750 challenge. The message never contains the token, not even in part. */
-export function unauthorized(message: string): ApiError {
-  return new ApiError('UNAUTHORIZED', message, {
-    headers: { 'WWW-Authenticate': 'Bearer realm="InstaView", error="invalid_token"' },
+/**
+ * 401 with the RFC 6750 challenge. A request that sent no credentials gets no error code (§3.1); one
+ * whose credentials failed gets `invalid_token`. The message never contains the token, not even in part.
+ */
+export function unauthorized(message: string, { credentialsSent = true } = {}): ApiError {
+  const challenge = credentialsSent ? 'Bearer realm="InstaView", error="invalid_token"' : 'Bearer realm="InstaView"';
+  return new ApiError('UNAUTHORIZED', message, { headers: { 'WWW-Authenticate': challenge } });
+}
+
+/** 429 with Retry-After, in seconds, in the header and in the details. */
+export function rateLimited(message: string, retryAfter: number, details: ErrorDetails = {}): ApiError {
+  return new ApiError('RATE_LIMITED', message, {
+    details: { retryAfter, ...details },
+    headers: { 'Retry-After': String(retryAfter) },
   });
 }
 

@@ -1,9 +1,9 @@
 import { createMiddleware } from 'hono/factory';
+import { IDEMPOTENCY_HEADER, isValidIdempotencyKey, requestFingerprint } from '../../idempotency/idempotency-key.ts';
 import type { AppEnv } from '../env.ts';
-import { IDEMPOTENCY_HEADER, isValidIdempotencyKey, requestFingerprint } from '../idempotency/idempotency-key.ts';
-import { ApiError } from '../lib/api-error.ts';
+import { ApiError } from '../errors.ts';
 
-/** Reads an optional Idempotency-Key and fingerprints the (already parsed) request it came with. */
+/** Reads an optional Idempotency-Key and fingerprints the (already parsed and validated) request it came with. */
 export const idempotencyKey = () =>
   createMiddleware<AppEnv>(async (c, next) => {
     const key = c.req.header(IDEMPOTENCY_HEADER);
@@ -13,10 +13,7 @@ export const idempotencyKey = () =>
           details: { issues: [{ path: IDEMPOTENCY_HEADER, message: 'Must be 1 to 255 printable ASCII characters' }] },
         });
       }
-      c.set('idempotency', {
-        key,
-        fingerprint: await requestFingerprint(c.req.method, c.req.path, await c.req.json()),
-      });
+      c.set('idempotency', { key, fingerprint: await requestFingerprint(c.req.method, c.req.path, c.var.body ?? {}) });
     }
     await next();
   });

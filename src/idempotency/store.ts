@@ -1,7 +1,7 @@
-import { and, eq, lt, sql } from 'drizzle-orm';
+import { and, eq, lt, type SQL, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.ts';
 import { idempotencyKeys } from '../db/schema.ts';
-import { IDEMPOTENCY_WINDOW_MS } from './idempotency-key.ts';
+import { IDEMPOTENCY_WINDOW_MS, type IdempotencyOwner, type IdempotentRequest } from './idempotency-key.ts';
 
 export interface IdempotencyRecord {
   requestFingerprint: string;
@@ -15,9 +15,16 @@ export function isLive(record: IdempotencyRecord, now = Date.now()): boolean {
   return record.createdAt.getTime() > now - IDEMPOTENCY_WINDOW_MS;
 }
 
+const ownedBy = (owner: IdempotencyOwner, key: string) =>
+  and(
+    eq(idempotencyKeys.accountId, owner.accountId),
+    eq(idempotencyKeys.apiKeyId, owner.apiKeyId),
+    eq(idempotencyKeys.key, key),
+  );
+
 export async function findIdempotencyRecord(
   db: Database,
-  accountId: string,
+  owner: IdempotencyOwner,
   key: string,
 ): Promise<IdempotencyRecord | undefined> {
   const [record] = await db
@@ -29,21 +36,45 @@ export async function findIdempotencyRecord(
       createdAt: idempotencyKeys.createdAt,
     })
     .from(idempotencyKeys)
-    .where(and(eq(idempotencyKeys.accountId, accountId), eq(idempotencyKeys.key, key)));
+    .where(ownedBy(owner, key));
   return record;
 }
 
 /** Frees a key whose record has expired but not been purged yet, so it can be used again. */
-export async function deleteExpiredIdempotencyRecord(db: Database, accountId: string, key: string): Promise<void> {
+export async function deleteExpiredIdempotencyRecord(
+  db: Database,
+  owner: IdempotencyOwner,
+  key: string,
+): Promise<void> {
   await db
     .delete(idempotencyKeys)
-    .where(
-      and(
-        eq(idempotencyKeys.accountId, accountId),
-        eq(idempotencyKeys.key, key),
-        lt(idempotencyKeys.createdAt, new Date(Date.now() - IDEMPOTENCY_WINDOW_MS)),
-      ),
-    );
+    .where(and(ownedBy(owner, key), lt(idempotencyKeys.createdAt, new Date(Date.now() - IDEMPOTENCY_WINDOW_MS))));
+}
+
+/** The response to keep under an Idempotency-Key, sealed. */
+export interface RememberedResponse {
+  owner: IdempotencyOwner;
+  request: IdempotentRequest;
+  status: number;
+  bodySealed: string;
+  requestId: string;
+}
+
+/**
+ * A CTE to splice into a write statement after its `done` CTE: the record is inserted once per row of
+ * `done`, so it exists exactly when the write happened, in the same statement. A key already taken fails
+ * the whole statement with 23505 on idempotency_keys_pkey.
+ */
+export function rememberResponseCte(remember: RememberedResponse): SQL {
+  const { owner, request } = remember;
+  return sql`remembered as (
+    insert into ${idempotencyKeys} (account_id, api_key_id, key, request_fingerprint, response_status,
+      response_body_sealed, original_request_id, created_at)
+    select ${owner.accountId}::uuid, ${owner.apiKeyId}::uuid, ${request.key}, ${request.fingerprint},
+      ${remember.status}::int, ${remember.bodySealed}, ${remember.requestId}, now()
+    from done
+    returning 1
+  )`;
 }
 
 const PURGE_BATCH = 5_000;

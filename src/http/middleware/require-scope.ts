@@ -1,7 +1,7 @@
 import { createMiddleware } from 'hono/factory';
-import type { Scope } from '../auth/api-key.ts';
+import type { Scope } from '../../auth/api-key.ts';
 import type { AppEnv } from '../env.ts';
-import { ApiError } from '../lib/api-error.ts';
+import { ApiError } from '../errors.ts';
 
 export const requireScope = (scope: Scope) =>
   createMiddleware<AppEnv>(async (c, next) => {

@@ -1,4 +1,4 @@
-import type { ErrorCode, ErrorDetails } from './api-error.ts';
+import type { ErrorCode, ErrorDetails } from './errors.ts';
 
 export interface SuccessEnvelope<T> {
   success: true;

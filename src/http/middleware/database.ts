@@ -1,6 +1,6 @@
 import type { Pool } from '@neondatabase/serverless';
 import { createMiddleware } from 'hono/factory';
-import { createDatabase, createPool, type Database } from '../db/client.ts';
+import { createDatabase, createPool, type Database } from '../../db/client.ts';
 import type { AppEnv } from '../env.ts';
 
 /** Gives the request a lazily opened database, so requests refused early never open a connection. */

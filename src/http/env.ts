@@ -1,0 +1,34 @@
+import type { RequestIdVariables } from 'hono/request-id';
+import type { ApiKey } from '../auth/api-key.ts';
+import type { CacheOutcome } from '../auth/token-cache.ts';
+import type { Database } from '../db/client.ts';
+import type { IdempotentRequest } from '../idempotency/idempotency-key.ts';
+import type { LogFields } from '../lib/log.ts';
+import type { LimiterSource } from '../lib/rate-limit.ts';
+import type { ErrorCode } from './errors.ts';
+
+export interface AppEnv {
+  Bindings: Env;
+  Variables: RequestIdVariables & {
+    /** The request's database, connected on first use. */
+    db: () => Database;
+    /** Starts connecting the request's database without waiting. */
+    preconnect: () => void;
+    /** Set by `authenticate`. */
+    apiKey: ApiKey;
+    /** The parsed JSON body, set by `jsonBody`. */
+    body?: unknown;
+    /** Set by `idempotencyKey` when the request carries one. */
+    idempotency?: IdempotentRequest;
+    // For the request log:
+    tokenCache?: CacheOutcome;
+    rateLimiter?: LimiterSource;
+    /** Set when a lookup found no key and was counted against the client's address. */
+    unknownKeyLimiter?: LimiterSource;
+    errorCode?: ErrorCode;
+    /** The client went away before its body arrived: its own doing, not a server fault. */
+    clientAbort?: true;
+    /** What went wrong on a 5xx, as `describeError` puts it. */
+    failure?: LogFields;
+  };
+}
