@@ -1,11 +1,14 @@
-// The request body of POST /webhooks, rule by rule as the API contract states them. Messages omit the
-// field name: every issue is reported with its path.
+// The webhook resource's request bodies, rule by rule as the API contract states them. Messages omit the
+// field name: every issue is reported with its path. Anything echoed from the input is cut short.
 import * as z from 'zod/mini';
-import { WEBHOOK_EVENTS } from './events.ts';
-import { webhookUrlProblem } from './url-policy.ts';
+import { WEBHOOK_EVENTS } from '../events/event-types.ts';
+import { excerpt } from '../lib/excerpt.ts';
+import { NOT_FIELD_VALUE_CHARACTER, NOT_TOKEN_CHARACTER, reservedHeaderProblem } from './custom-headers.ts';
+import { checkWebhookUrl } from './url-policy.ts';
 
 export const LIMITS = {
   urlLength: 2048,
+  eventCount: 100,
   nameLength: 255,
   descriptionLength: 1000,
   headerCount: 50,
@@ -13,20 +16,6 @@ export const LIMITS = {
   headerValueLength: 4096,
 } as const;
 
-/** Names the delivery layer sets itself, compared lowercase. */
-const MANAGED_HEADERS = new Set([
-  'host',
-  'content-length',
-  'content-type',
-  'transfer-encoding',
-  'connection',
-  'user-agent',
-]);
-const RESERVED_HEADER_PREFIXES = ['webhook-', 'x-instaview-'];
-/** Anything outside RFC 9110's token characters, which are all a field name may have. */
-const NOT_TOKEN_CHARACTER = /[^!#$%&'*+\-.^_`|~0-9A-Za-z]/;
-/** Control characters other than horizontal tab: C0, DEL and C1. */
-const CONTROL_EXCEPT_TAB = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/;
 /** Any 8-4-4-4-12 hex UUID, in either case: the forms Postgres' uuid type reads. */
 export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -65,44 +54,64 @@ function text(min: number, max: number, forbidden?: { pattern: RegExp; message: 
   );
 }
 
+/**
+ * An array of at most `max` items whose length is checked before any item is: a huge array gets one
+ * issue, not one per item (zod would otherwise build, and spread, an issue list as long as the input).
+ */
+function boundedArray<T extends z.ZodMiniType>(
+  item: T,
+  { min, max, noun, minMessage }: { min: number; max: number; noun: string; minMessage?: string },
+) {
+  const tooMany = (issue: { input?: unknown }) =>
+    `Must contain at most ${max} ${noun} (got ${(issue.input as unknown[]).length})`;
+  const counted = z.array(z.unknown(), typeError(`an array of ${noun}`)).check(z.maxLength(max, { error: tooMany }));
+  const items = z.array(item).check(z.maxLength(max, { error: tooMany }));
+  return z.pipe(
+    counted,
+    min > 0 ? items.check(z.minLength(min, minMessage ?? `Must contain at least ${min} ${noun}`)) : items,
+  );
+}
+
 const NUL = { pattern: /\u0000/, message: 'Must not contain NUL characters' };
 
 // Control characters are the URL policy's to report.
 const url = text(1, LIMITS.urlLength).check(
   z.superRefine((value, ctx) => {
     if (value.length === 0 || characterCount(value) > LIMITS.urlLength) return;
-    const problem = webhookUrlProblem(value);
-    if (problem) ctx.issues.push({ code: 'custom', input: value, message: problem });
+    const check = checkWebhookUrl(value);
+    if (!check.ok) ctx.issues.push({ code: 'custom', input: value, message: check.problem });
+    // What is stored and returned is the serialisation; it must fit the same limit, or reading a webhook
+    // back and sending its url again would fail.
+    else if (check.url.href.length > LIMITS.urlLength)
+      ctx.issues.push({
+        code: 'custom',
+        input: value,
+        message: `Must be at most ${LIMITS.urlLength} characters once normalised (percent-encoding makes it ${check.url.href.length})`,
+      });
   }),
 );
 
 const event = z.string(typeError('an event type')).check(
   z.refine((value) => (WEBHOOK_EVENTS as readonly string[]).includes(value), {
-    error: (issue) => `Unknown event type ${JSON.stringify(issue.input)}; expected one of ${WEBHOOK_EVENTS.join(', ')}`,
+    error: (issue) =>
+      `Unknown event type ${JSON.stringify(excerpt(String(issue.input)))}; expected one of ${WEBHOOK_EVENTS.join(', ')}`,
   }),
 );
+
+const events = boundedArray(event, {
+  min: 1,
+  max: LIMITS.eventCount,
+  noun: 'event types',
+  minMessage: 'Must contain at least one event type',
+});
 
 const headerName = text(1, LIMITS.headerNameLength, {
   pattern: NOT_TOKEN_CHARACTER,
   message: "Must be a valid HTTP header name (letters, digits and !#$%&'*+-.^_`|~ only)",
 }).check(
   z.superRefine((value, ctx) => {
-    const lower = value.toLowerCase();
-    if (MANAGED_HEADERS.has(lower)) {
-      ctx.issues.push({
-        code: 'custom',
-        input: value,
-        message: `${value} is set by InstaView on every delivery and cannot be overridden`,
-      });
-    }
-    const prefix = RESERVED_HEADER_PREFIXES.find((reserved) => lower.startsWith(reserved));
-    if (prefix) {
-      ctx.issues.push({
-        code: 'custom',
-        input: value,
-        message: `Header names starting with "${prefix}" are reserved for delivery signatures`,
-      });
-    }
+    const problem = reservedHeaderProblem(excerpt(value));
+    if (problem) ctx.issues.push({ code: 'custom', input: value, message: problem });
   }),
 );
 
@@ -110,17 +119,15 @@ const header = z.strictObject(
   {
     name: headerName,
     value: text(1, LIMITS.headerValueLength, {
-      pattern: CONTROL_EXCEPT_TAB,
-      message: 'Must not contain CR, LF, NUL or other control characters (tab is allowed)',
+      pattern: NOT_FIELD_VALUE_CHARACTER,
+      message:
+        'Must contain only visible ASCII, spaces, tabs and characters U+0080–U+00FF (RFC 9110 field values); no CR, LF or other control characters',
     }),
   },
   typeError('an object with "name" and "value"'),
 );
 
-const headers = z.array(header, typeError('an array of headers')).check(
-  z.maxLength(LIMITS.headerCount, {
-    error: (issue) => `Must contain at most ${LIMITS.headerCount} headers (got ${(issue.input as unknown[]).length})`,
-  }),
+const headers = boundedArray(header, { min: 0, max: LIMITS.headerCount, noun: 'headers' }).check(
   // Runs even when some headers are invalid, so one response lists every problem.
   z.superRefine(
     (list, ctx) => {
@@ -134,22 +141,20 @@ const headers = z.array(header, typeError('an array of headers')).check(
             code: 'custom',
             input: name,
             path: [index, 'name'],
-            message: `Duplicate header name ${JSON.stringify(name)} (names are case-insensitive)`,
+            message: `Duplicate header name ${JSON.stringify(excerpt(name))} (names are case-insensitive)`,
           });
         }
         seen.add(lower);
       });
     },
-    { when: (payload) => Array.isArray(payload.value) },
+    { when: (payload) => Array.isArray(payload.value) && payload.value.length <= LIMITS.headerCount },
   ),
 );
 
 export const createWebhookSchema = z.strictObject(
   {
     url,
-    events: z
-      .array(event, typeError('an array of event types'))
-      .check(z.minLength(1, 'Must contain at least one event type')),
+    events,
     // null is accepted wherever a response shows null, so a client can send back what it read.
     name: z.optional(z.nullable(text(1, LIMITS.nameLength, NUL))),
     description: z.optional(z.nullable(text(0, LIMITS.descriptionLength, NUL))),
@@ -162,3 +167,4 @@ export const createWebhookSchema = z.strictObject(
 );
 
 export type CreateWebhookBody = z.output<typeof createWebhookSchema>;
+export type CustomHeader = { name: string; value: string };

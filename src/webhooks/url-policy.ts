@@ -1,45 +1,67 @@
+import { excerpt } from '../lib/excerpt.ts';
 import { type AddressKind, classifyIPv4, classifyIPv6, parseIPv4, parseIPv6 } from '../lib/ip-address.ts';
 
-const KIND_DESCRIPTION: Record<Exclude<AddressKind, 'public' | 'loopback'>, string> = {
+type HostKind = AddressKind | 'non-public-name';
+
+const KIND_DESCRIPTION: Record<Exclude<HostKind, 'public' | 'loopback'>, string> = {
   private: 'a private network address',
   'link-local': 'a link-local address',
   shared: 'a shared (carrier-grade NAT) address',
   unspecified: 'an unspecified address',
   multicast: 'a multicast address',
   reserved: 'a reserved address',
+  'non-public-name': 'a name that cannot resolve on the public internet',
 };
 
 // The parser silently drops tabs and newlines and trims spaces: refuse them so what is stored is what is called.
 const WHITESPACE_OR_CONTROL = /[\u0000-\u0020\u007f-\u009f]/;
+/**
+ * Special-use names (RFC 6761, 6762, 7686, 8375) and ICANN's private-use .internal: never public. With
+ * single-label names, what they resolve to depends on the resolver's search list, so they go too.
+ */
+const NON_PUBLIC_SUFFIXES = ['local', 'internal', 'arpa', 'invalid', 'onion'];
 
 /** Host kind for a hostname as URL#hostname gives it: IPv4 canonical, IPv6 in brackets, names lowercased. */
-function hostKind(hostname: string): AddressKind {
+function hostKind(hostname: string): HostKind {
   if (hostname.startsWith('[')) return classifyIPv6(parseIPv6(hostname.slice(1, -1)) ?? []);
   const v4 = parseIPv4(hostname);
   if (v4 !== undefined) return classifyIPv4(v4);
   const name = hostname.endsWith('.') ? hostname.slice(0, -1) : hostname;
-  return name === 'localhost' || name.endsWith('.localhost') ? 'loopback' : 'public';
+  if (name === 'localhost' || name.endsWith('.localhost')) return 'loopback';
+  const labels = name.split('.');
+  if (labels.length < 2 || NON_PUBLIC_SUFFIXES.includes(labels.at(-1) as string)) return 'non-public-name';
+  return 'public';
 }
 
-/** Returns why `value` is not an acceptable webhook URL, or undefined when it is. */
-export function webhookUrlProblem(value: string): string | undefined {
-  if (WHITESPACE_OR_CONTROL.test(value)) return 'Must not contain spaces or control characters';
+export type UrlCheck = { ok: true; url: URL; loopback: boolean } | { ok: false; problem: string };
+
+/**
+ * Checks a webhook URL. On success `url.href` is the serialisation the policy judged: that is what is
+ * stored and returned, so what is delivered to is what was validated.
+ */
+export function checkWebhookUrl(value: string): UrlCheck {
+  const refuse = (problem: string): UrlCheck => ({ ok: false, problem });
+  if (WHITESPACE_OR_CONTROL.test(value)) return refuse('Must not contain spaces or control characters');
+  // WHATWG reads "\" as "/" in http(s) URLs, other parsers (curl, Python's urlsplit) do not: the same text
+  // would name two different hosts.
+  if (value.includes('\\')) return refuse('Must not contain backslashes');
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    return 'Must be an absolute URL, such as https://example.com/webhooks';
+    return refuse('Must be an absolute URL, such as https://example.com/webhooks');
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') return `Must use https (got ${url.protocol})`;
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    return refuse(`Must use https (got ${excerpt(url.protocol)})`);
   if (url.username !== '' || url.password !== '') {
-    return 'Must not contain credentials (user:password@); send them as custom headers instead';
+    return refuse('Must not contain credentials (user:password@); send them as custom headers instead');
   }
   const kind = hostKind(url.hostname);
   if (kind !== 'public' && kind !== 'loopback') {
-    return `Host ${url.hostname} is ${KIND_DESCRIPTION[kind]}; webhooks must reach a public host`;
+    return refuse(`Host ${excerpt(url.hostname)} is ${KIND_DESCRIPTION[kind]}; webhooks must reach a public host`);
   }
   if (url.protocol === 'http:' && kind !== 'loopback') {
-    return 'Must use https; http is allowed only for localhost and loopback addresses';
+    return refuse('Must use https; http is allowed only for localhost and loopback addresses');
   }
-  return undefined;
+  return { ok: true, url, loopback: kind === 'loopback' };
 }
