@@ -1,11 +1,23 @@
-import { KV_MIN_TTL_SECONDS } from './auth/token-cache.ts';
+import { KV_MIN_TTL_SECONDS } from './lib/kv.ts';
+import type { RateLimitRule } from './lib/rate-limit.ts';
+
+/**
+ * The longest a resolved API key may stay in TOKEN_CACHE, whatever is configured: it bounds how long a
+ * revoked key can keep working if a lookup races its revocation (README: "Revoking a key").
+ */
+export const MAX_TOKEN_CACHE_TTL_SECONDS = 3600;
 
 export interface ServiceConfig {
   tokenCacheTtlSeconds: number;
   /** Default cap on an account's webhooks; accounts.max_webhooks overrides it per account. */
   maxWebhooksPerAccount: number;
-  /** Creations per API key per period; the binding's own copy of these numbers is in wrangler.toml. */
-  createRateLimit: { limit: number; periodSeconds: number };
+  /** Per-rule limits; each binding's own copy of these numbers is in wrangler.toml. */
+  rateLimits: {
+    /** Webhook creations per API key. */
+    create: RateLimitRule;
+    /** Key lookups that found no key, per client address. */
+    unknownKeys: RateLimitRule;
+  };
 }
 
 function positiveInteger(value: string | undefined, fallback: number): number {
@@ -26,10 +38,14 @@ export function readConfig(env: Env): ServiceConfig {
 }
 
 function parseConfig(env: Env): ServiceConfig {
+  const ttl = positiveInteger(env.TOKEN_CACHE_TTL_SECONDS, 300);
   return {
-    // KV refuses shorter TTLs; a lower setting is raised rather than failing every cache write.
-    tokenCacheTtlSeconds: Math.max(KV_MIN_TTL_SECONDS, positiveInteger(env.TOKEN_CACHE_TTL_SECONDS, 300)),
+    // KV refuses shorter TTLs; a setting outside the bounds is clamped rather than failing every request.
+    tokenCacheTtlSeconds: Math.min(MAX_TOKEN_CACHE_TTL_SECONDS, Math.max(KV_MIN_TTL_SECONDS, ttl)),
     maxWebhooksPerAccount: positiveInteger(env.MAX_WEBHOOKS_PER_ACCOUNT, 100),
-    createRateLimit: { limit: positiveInteger(env.CREATE_WEBHOOK_RATE_LIMIT, 60), periodSeconds: 60 },
+    rateLimits: {
+      create: { limit: positiveInteger(env.CREATE_WEBHOOK_RATE_LIMIT, 60), periodSeconds: 60 },
+      unknownKeys: { limit: positiveInteger(env.UNKNOWN_KEY_RATE_LIMIT, 20), periodSeconds: 60 },
+    },
   };
 }

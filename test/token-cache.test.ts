@@ -54,6 +54,14 @@ describe('API key lookups through TOKEN_CACHE', () => {
     expect(expiration).toBeGreaterThan(Date.now() / 1000 + 50);
   });
 
+  it('never keeps a key longer than an hour, whatever is configured: it bounds a revocation race', async () => {
+    const account = await createTestAccount();
+    await fetchWithEnv(webhookRequest(validBody(), { token: account.token }), { TOKEN_CACHE_TTL_SECONDS: '86400' });
+    const { expiration } = await cachedEntry(account.token);
+    expect(expiration).toBeLessThanOrEqual(Date.now() / 1000 + 3601);
+    expect(expiration).toBeGreaterThan(Date.now() / 1000 + 3500);
+  });
+
   it('answers a repeated unknown token from the negative cache, without Postgres', async () => {
     const stranger = `sk_${crypto.randomUUID().replace(/-/g, '').padEnd(43, 'x')}`;
     const first = await postWebhook(validBody(), { token: stranger });

@@ -2,11 +2,10 @@
 // configured TTL, unknown tokens for KV's 60 s minimum so a flood of bad tokens does not reach Postgres.
 // A KV failure or an unreadable entry is a miss, never an answer: the caller then asks Postgres.
 // The outcome of every lookup is on the request's log line.
+import { KV_MIN_TTL_SECONDS } from '../lib/kv.ts';
 import { describeError, logWarn } from '../lib/log.ts';
 import { type ApiKey, isApiKey } from './api-key.ts';
 import { tokenCacheKey } from './token-cache-key.ts';
-
-export const KV_MIN_TTL_SECONDS = 60;
 
 export type CacheLookup =
   | { kind: 'hit'; key: ApiKey }

@@ -1,12 +1,18 @@
 import type { Context } from 'hono';
 import { bearerAuth } from 'hono/bearer-auth';
-import { type ApiKey, keyRejection } from '../auth/api-key.ts';
-import { findApiKeyByTokenHash } from '../auth/api-key-store.ts';
-import { hashApiToken, isWellFormedApiToken } from '../auth/api-token.ts';
-import { cacheOutcome, TokenCache } from '../auth/token-cache.ts';
-import { readConfig } from '../config.ts';
+import { type ApiKey, keyRejection } from '../../auth/api-key.ts';
+import { findApiKeyByTokenHash } from '../../auth/api-key-store.ts';
+import { hashApiToken, isWellFormedApiToken } from '../../auth/api-token.ts';
+import { cacheOutcome, TokenCache } from '../../auth/token-cache.ts';
+import {
+  CLIENT_ADDRESS_HEADER,
+  clientAddress,
+  countUnknownKey,
+  unknownKeyBlock,
+} from '../../auth/unknown-key-guard.ts';
+import { readConfig } from '../../config.ts';
 import type { AppEnv } from '../env.ts';
-import { unauthorized } from '../lib/api-error.ts';
+import { rateLimited, unauthorized } from '../errors.ts';
 
 type Failure = 'malformed' | 'unknown' | 'revoked' | 'expired';
 
@@ -17,23 +23,42 @@ const FAILURE_MESSAGE: Record<Failure, string> = {
   expired: 'API key has expired',
 };
 
-function reject(message: string): never {
-  throw unauthorized(message);
+function reject(message: string, credentialsSent = true): never {
+  throw unauthorized(message, { credentialsSent });
 }
 
-/** Hash → KV → (on a miss) Postgres, refilling KV after the response. Never trusts a failed KV read. */
+/**
+ * Hash → KV → (on a miss) Postgres, refilling KV after the response. Never trusts a failed KV read.
+ * A client address over its budget of unknown keys gets no lookup at all (auth/unknown-key-guard.ts).
+ */
 async function resolveApiKey(c: Context<AppEnv>, token: string): Promise<ApiKey | Failure> {
   if (!isWellFormedApiToken(token)) return 'malformed';
   const tokenHash = await hashApiToken(token);
-  const cache = new TokenCache(c.env.TOKEN_CACHE, readConfig(c.env).tokenCacheTtlSeconds);
+  const config = readConfig(c.env);
+  const cache = new TokenCache(c.env.TOKEN_CACHE, config.tokenCacheTtlSeconds);
   const cached = await cache.lookup(tokenHash);
   c.set('tokenCache', cacheOutcome(cached));
   if (cached.kind === 'unknown-token') return 'unknown';
   let key = cached.kind === 'hit' ? cached.key : null;
   if (!key) {
+    const address = clientAddress(c.req.header(CLIENT_ADDRESS_HEADER));
+    const retryAfter = unknownKeyBlock(address);
+    if (retryAfter !== undefined) {
+      throw rateLimited(
+        `Too many requests with unknown API keys from this address; retry in ${retryAfter} s`,
+        retryAfter,
+        { ...config.rateLimits.unknownKeys },
+      );
+    }
     key = await findApiKeyByTokenHash(c.var.db(), tokenHash);
     c.executionCtx.waitUntil(cache.remember(tokenHash, key));
-    if (!key) return 'unknown';
+    if (!key) {
+      c.set(
+        'unknownKeyLimiter',
+        await countUnknownKey(c.env.UNKNOWN_KEY_RATE_LIMITER, address, config.rateLimits.unknownKeys),
+      );
+      return 'unknown';
+    }
   }
   // Checked on every request, cache hit or not: a cached key stays valid only until it expires.
   return keyRejection(key, Date.now()) ?? key;
@@ -48,7 +73,9 @@ export const authenticate = () =>
       c.set('apiKey', result);
       return true;
     },
-    noAuthenticationHeader: { message: () => reject('Missing API key; send "Authorization: Bearer <API key>"') },
+    noAuthenticationHeader: {
+      message: () => reject('Missing API key; send "Authorization: Bearer <API key>"', false),
+    },
     invalidAuthenticationHeader: {
       message: () => reject('Authorization header must be "Bearer <API key>"'),
     },
