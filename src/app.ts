@@ -1,12 +1,13 @@
 import { Hono } from 'hono';
 import { methodNotAllowed } from 'hono/method-not-allowed';
 import { requestId } from 'hono/request-id';
-import type { AppEnv } from './env.ts';
-import { ApiError } from './lib/api-error.ts';
-import { handleError, respond } from './lib/handle-error.ts';
-import { database } from './middleware/database.ts';
-import { requestLog } from './middleware/request-log.ts';
-import { webhooks } from './routes/webhooks.ts';
+import type { AppEnv } from './http/env.ts';
+import { successEnvelope } from './http/envelope.ts';
+import { ApiError } from './http/errors.ts';
+import { handleError, respond } from './http/handle-error.ts';
+import { database } from './http/middleware/database.ts';
+import { requestLog } from './http/middleware/request-log.ts';
+import { webhooks } from './webhooks/routes.ts';
 
 export const app = new Hono<AppEnv>();
 
@@ -26,6 +27,8 @@ app.use(
 );
 app.use(database());
 
+// Unauthenticated, touches nothing: for load balancers, uptime checks and `npm run dev`'s readiness probe.
+app.get('/health', (c) => c.json(successEnvelope({ status: 'ok' })));
 app.route('/webhooks', webhooks);
 
 // Returned, not thrown: methodNotAllowed turns a 404 into a 405 only when no error was thrown.

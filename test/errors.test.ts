@@ -1,4 +1,4 @@
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   API_ORIGIN,
   expectError,
@@ -33,8 +33,16 @@ describe('401 UNAUTHORIZED', () => {
     return body;
   };
 
-  it('without an Authorization header', async () => {
-    await expectUnauthorized(await writesNothing(() => postWebhook(validBody())), /Missing API key/);
+  it('without an Authorization header, with a challenge that carries no error code (RFC 6750 §3.1)', async () => {
+    const response = await writesNothing(() => postWebhook(validBody()));
+    await expectUnauthorized(response, /Missing API key/);
+    expect(response.headers.get('WWW-Authenticate')).toBe('Bearer realm="InstaView"');
+  });
+
+  it('with credentials that fail, with error="invalid_token"', async () => {
+    const response = await postWebhook(validBody(), { token: `sk_${'A'.repeat(43)}` });
+    await expectUnauthorized(response, /not valid/);
+    expect(response.headers.get('WWW-Authenticate')).toBe('Bearer realm="InstaView", error="invalid_token"');
   });
 
   it.each([
@@ -237,6 +245,32 @@ describe('400 INVALID_JSON', () => {
     expect(body.error.message).toMatch(/not valid JSON/);
   });
 
+  it.each([
+    ['an overlong "/" (C0 AF)', [0xc0, 0xaf]],
+    ['a CESU-8 surrogate (ED A0 80)', [0xed, 0xa0, 0x80]],
+    ['a stray continuation byte (80)', [0x80]],
+    ['an invalid byte (FF)', [0xff]],
+    ['a truncated sequence (E2 82)', [0xe2, 0x82]],
+  ])('when the body is not valid UTF-8: %s in a string', async (_label, bytes) => {
+    const encoder = new TextEncoder();
+    const raw = new Uint8Array([
+      ...encoder.encode('{"url":"https://example.com/","events":["PING"],"name":"a'),
+      ...bytes,
+      ...encoder.encode('b"}'),
+    ]);
+    const body = await expectError(
+      await writesNothing(() => postWebhook(null, { token: account.token, rawBody: raw })),
+      400,
+      'INVALID_JSON',
+    );
+    expect(body.error.message).toMatch(/UTF-8/);
+  });
+
+  it('a leading byte order mark is allowed (RFC 8259 §8.1 lets parsers ignore it)', async () => {
+    const raw = `\ufeff${JSON.stringify(validBody())}`;
+    expect((await postWebhook(null, { token: account.token, rawBody: raw })).status).toBe(201);
+  });
+
   it.each(['[]', '[{"url":"https://example.com"}]', 'null', '"text"', '42', 'true'])(
     'when the body is JSON but not an object: %s',
     async (raw) => {
@@ -285,6 +319,48 @@ describe('the order of checks', () => {
     const other = await createTestAccount();
     const response = await postWebhook(validBody({ companyId: other.companyId, events: [] }), { token: account.token });
     await expectError(response, 400, 'VALIDATION_ERROR');
+  });
+});
+
+describe('a client that goes away mid-body', () => {
+  it('is answered (to nobody) with a 4xx and logged as a client abort, not a server fault', async () => {
+    const lines: string[] = [];
+    const spies = (['log', 'warn', 'error'] as const).map((method) =>
+      vi.spyOn(console, method).mockImplementation((line: unknown) => void lines.push(String(line))),
+    );
+    // A mock of the one fault a test cannot produce for real inside workerd: the client's connection
+    // dropping mid-body makes the body stream fail, as this one does (dev-smoke.sh does it for real).
+    let sent = false;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (!sent) {
+          sent = true;
+          controller.enqueue(new TextEncoder().encode('{"url":"https://example.com/","events":["PI'));
+          return;
+        }
+        controller.error(new Error('client disconnected'));
+      },
+    });
+    try {
+      const response = await writesNothing(() =>
+        postRaw(webhookRequest(null, { token: account.token, rawBody: stream })),
+      );
+      await expectError(response, 400, 'INVALID_JSON');
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
+    const entry = lines.map((line) => JSON.parse(line) as Record<string, unknown>).find((e) => e.message === 'request');
+    expect(entry).toMatchObject({ level: 'info', status: 400, clientAbort: true });
+    expect(entry).not.toHaveProperty('failure');
+  });
+});
+
+describe('GET /health', () => {
+  it('answers 200 without credentials, touching nothing else', async () => {
+    const response = await fetchWithEnv(new Request(`${API_ORIGIN}/health`), {});
+    expect(response.status).toBe(200);
+    expect(response.headers.get('X-Request-Id')).toMatch(/^[0-9a-f-]{36}$/);
+    expect(await response.json()).toMatchObject({ success: true, data: { status: 'ok' }, error: null });
   });
 });
 

@@ -64,6 +64,25 @@ describe('request logs', () => {
     });
   });
 
+  it.each(['10.0.0.5:5433/v1', 'relay.example.com/v1', 'ws://db.internal:80/v1'])(
+    'refuses to serve when NEON_WS_PROXY (TLS off) points beyond loopback (%s): 503 and a line naming it',
+    async (wsProxy) => {
+      const account = await createTestAccount();
+      const response = await fetchWithEnv(webhookRequest(validBody(), { token: account.token }), {
+        NEON_WS_PROXY: wsProxy,
+      });
+      expect(response.status).toBe(503);
+      const [entry] = requestLines();
+      expect(entry).toMatchObject({
+        level: 'error',
+        status: 503,
+        failure: 'database misconfigured',
+        setting: 'NEON_WS_PROXY',
+      });
+      expect(lines.join('\n')).not.toContain(wsProxy);
+    },
+  );
+
   it('never contains a token, a signing secret, a header value or key material', async () => {
     const account = await createTestAccount();
     const readOnly = await createTestKey({ accountId: account.accountId, scopes: ['read:webhooks'] });

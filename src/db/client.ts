@@ -16,6 +16,38 @@ export interface DatabaseEnv {
 
 const relayClients = new Map<string, typeof Client>();
 
+/** A setting that makes the database unusable; the request log line names it (never its value). */
+export class DatabaseConfigurationError extends Error {
+  override name = 'DatabaseConfigurationError';
+  readonly setting: string;
+
+  constructor(setting: string, message: string) {
+    super(message);
+    this.setting = setting;
+  }
+}
+
+/** Hostnames, as URL#hostname gives them, of this very machine. */
+const LOOPBACK_HOST = /^(127(?:\.\d{1,3}){3}|localhost|\[::1\])$/;
+
+/**
+ * The relay speaks plain WebSocket and turns Postgres TLS off: acceptable only to a relay on this very
+ * machine. Anywhere else the setting would send credentials and data in clear, so it is refused.
+ */
+function loopbackRelay(wsProxy: string): string {
+  let hostname = '';
+  try {
+    hostname = new URL(`ws://${wsProxy.replace(/^[a-z]+:\/\//i, '')}`).hostname;
+  } catch {}
+  if (!LOOPBACK_HOST.test(hostname)) {
+    throw new DatabaseConfigurationError(
+      'NEON_WS_PROXY',
+      'NEON_WS_PROXY points at a host other than loopback; it is for a local relay only and turns TLS off',
+    );
+  }
+  return wsProxy;
+}
+
 /**
  * A Client class that reaches Postgres through a plain-WebSocket relay. Set per client rather than on the
  * global neonConfig, so two pools in one isolate can point at different relays.
@@ -51,7 +83,7 @@ export function createPool(env: DatabaseEnv, applicationName: string): Pool {
     statement_timeout: STATEMENT_TIMEOUT_MS,
     query_timeout: QUERY_TIMEOUT_MS,
   });
-  if (env.NEON_WS_PROXY) pool.Client = relayClient(env.NEON_WS_PROXY);
+  if (env.NEON_WS_PROXY) pool.Client = relayClient(loopbackRelay(env.NEON_WS_PROXY));
   // Without a listener, a socket dropped after the response (workerd tears it down) is an unhandled error.
   pool.on('error', () => {});
   return pool;

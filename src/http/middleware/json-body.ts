@@ -1,7 +1,6 @@
-import { bodyLimit } from 'hono/body-limit';
 import { createMiddleware } from 'hono/factory';
 import type { AppEnv } from '../env.ts';
-import { ApiError } from '../lib/api-error.ts';
+import { ApiError } from '../errors.ts';
 
 /** application/json, with no charset or UTF-8 (the only encoding JSON allows, RFC 8259 §8.1). */
 function isJsonContentType(header: string | undefined): boolean {
@@ -15,36 +14,85 @@ function isJsonContentType(header: string | undefined): boolean {
   });
 }
 
+const tooLarge = (maxBytes: number) =>
+  new ApiError('PAYLOAD_TOO_LARGE', `Request body must be at most ${maxBytes} bytes`, { details: { maxBytes } });
+
+/** Thrown when the body stream fails: the client went away (or broke the framing) mid-body. */
+class BodyAborted extends Error {
+  override name = 'BodyAborted';
+}
+
+/** The body's bytes, refusing more than `maxBytes` whatever Content-Length claims, without buffering past it. */
+async function readBody(request: Request, maxBytes: number): Promise<Uint8Array> {
+  const declared = Number(request.headers.get('Content-Length') ?? Number.NaN);
+  if (declared > maxBytes) throw tooLarge(maxBytes);
+  if (!request.body) return new Uint8Array();
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    let chunk: ReadableStreamReadResult<Uint8Array>;
+    try {
+      chunk = await reader.read();
+    } catch (error) {
+      throw new BodyAborted('request body stream failed', { cause: error });
+    }
+    if (chunk.done) break;
+    total += chunk.value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge(maxBytes);
+    }
+    chunks.push(chunk.value);
+  }
+  if (chunks.length === 1) return chunks[0] as Uint8Array;
+  const bytes = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes;
+}
+
+// fatal: overlong forms, CESU-8 surrogates and stray bytes are refused, never turned into U+FFFD.
+// A leading BOM is dropped, as JSON parsers may (RFC 8259 §8.1).
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
 /**
- * Content-Type, size, then syntax: refuses with 415, 413 or INVALID_JSON before validation runs, and
- * leaves the parsed body where `c.req.json()` (and so the validator) finds it.
+ * Content-Type, size, encoding, then syntax: refuses with 415, 413 or INVALID_JSON before validation
+ * runs, and leaves the parsed object in `c.var.body`.
  */
-export const jsonBody = (maxBytes: number) => {
-  const limit = bodyLimit({
-    maxSize: maxBytes,
-    onError: () => {
-      throw new ApiError('PAYLOAD_TOO_LARGE', `Request body must be at most ${maxBytes} bytes`, {
-        details: { maxBytes },
-      });
-    },
-  });
-  return createMiddleware<AppEnv>(async (c, next) => {
+export const jsonBody = (maxBytes: number) =>
+  createMiddleware<AppEnv>(async (c, next) => {
     if (!isJsonContentType(c.req.header('Content-Type'))) {
       throw new ApiError('UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json', {
         details: { supportedMediaTypes: ['application/json'] },
       });
     }
-    await limit(c, async () => {
-      let body: unknown;
-      try {
-        body = await c.req.json();
-      } catch {
-        throw new ApiError('INVALID_JSON', 'Request body is not valid JSON');
-      }
-      if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-        throw new ApiError('INVALID_JSON', 'Request body must be a JSON object');
-      }
-      await next();
-    });
+    let bytes: Uint8Array;
+    try {
+      bytes = await readBody(c.req.raw, maxBytes);
+    } catch (error) {
+      if (!(error instanceof BodyAborted)) throw error;
+      c.set('clientAbort', true);
+      throw new ApiError('INVALID_JSON', 'Request body ended before it was complete');
+    }
+    let text: string;
+    try {
+      text = strictUtf8.decode(bytes);
+    } catch {
+      throw new ApiError('INVALID_JSON', 'Request body is not valid UTF-8');
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw new ApiError('INVALID_JSON', 'Request body is not valid JSON');
+    }
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw new ApiError('INVALID_JSON', 'Request body must be a JSON object');
+    }
+    c.set('body', body);
+    await next();
   });
-};

@@ -1,6 +1,6 @@
 import { createMiddleware } from 'hono/factory';
+import { logError, logInfo } from '../../lib/log.ts';
 import type { AppEnv } from '../env.ts';
-import { logError, logInfo } from '../lib/log.ts';
 
 /**
  * The one log line per request: who, what, outcome, time. Carries ids and codes only; never a token, a
@@ -23,6 +23,8 @@ export const requestLog = () =>
       errorCode: c.get('errorCode'),
       tokenCache: c.get('tokenCache'),
       rateLimiter: c.get('rateLimiter'),
+      unknownKeyLimiter: c.get('unknownKeyLimiter'),
+      clientAbort: c.get('clientAbort'),
       idempotentReplay: c.res.headers.has('Idempotent-Replayed') || undefined,
       ...failure,
     };
