@@ -3,13 +3,16 @@
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { createAccount, createCompany } from '../src/admin/accounts.ts';
-import { AdminError, createApiKey, revokeApiKey } from '../src/admin/api-keys.ts';
+import { AdminError, apiKeyTokenHash, createApiKey, revokeApiKey } from '../src/admin/api-keys.ts';
 import { SCOPES } from '../src/auth/api-key.ts';
+import { API_TOKEN_PREFIX } from '../src/auth/api-token.ts';
 import { tokenCacheKey } from '../src/auth/token-cache-key.ts';
+import type { AnyDatabase } from '../src/db/client.ts';
 import { UUID_PATTERN } from '../src/webhooks/schema.ts';
 import { migrateDatabase } from './db/migrate.ts';
 import { openDevDatabase, projectRoot } from './local/dev-database.ts';
 import { withNodeDatabase } from './local/node-database.ts';
+import { UserError } from './local/user-error.ts';
 import { wranglerBin } from './local/wrangler.ts';
 
 const USAGE = `Usage: npm run cli -- <command> [options] [--json]
@@ -17,11 +20,15 @@ const USAGE = `Usage: npm run cli -- <command> [options] [--json]
   accounts create --name NAME [--max-webhooks N]
   companies create --account ID --name NAME [--subdomain S]
   keys create --account ID --scopes ${SCOPES.join(',')} [--companies ID,ID] [--expires-in-seconds N] [--name NAME]
-  keys revoke ID [--remote]
+  keys revoke KEY_ID [--local | --remote]
 
 Database: DATABASE_URL if set, else the embedded one of npm run dev (running or not).
-keys revoke also deletes the key's TOKEN_CACHE entry: in local dev state, or with --remote in the
-deployed namespace (needs wrangler login).`;
+Pipe --json output with npm's banner off: npm run -s cli -- … --json | jq
+
+keys revoke deletes the key's TOKEN_CACHE entry before and after marking it revoked. For the dev
+database (the embedded one, or the DATABASE_URL a running npm run dev serves) that is wrangler's local
+state; for any other database it is the deployed namespace (needs wrangler login), and when that cannot
+be done nothing is revoked. --local forces the local cache, for your own local DATABASE_URL.`;
 
 class UsageError extends Error {}
 
@@ -43,6 +50,19 @@ function positiveInteger(value: string | undefined, flag: string): number | unde
   return number;
 }
 
+/** A DNS label, as a company subdomain must be: lowercase letters, digits and inner hyphens, 1–63 long. */
+const SUBDOMAIN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+function subdomain(value: string | undefined): string | null {
+  if (value === undefined) return null;
+  if (!SUBDOMAIN.test(value)) {
+    throw new UsageError(
+      `--subdomain must be a DNS label (lowercase letters, digits and inner hyphens, 1 to 63 characters), got ${JSON.stringify(value)}`,
+    );
+  }
+  return value;
+}
+
 function list(value: string | undefined): string[] {
   return (value ?? '')
     .split(',')
@@ -50,29 +70,54 @@ function list(value: string | undefined): string[] {
     .filter(Boolean);
 }
 
-/** Deletes the key's cache entry with wrangler, locally (dev state) or in the deployed namespace. */
-function evictCachedKey(tokenHash: string, remote: boolean): void {
-  const args = [
-    'kv',
-    'key',
-    'delete',
-    '--binding',
-    'TOKEN_CACHE',
-    remote ? '--remote' : '--local',
-    tokenCacheKey(tokenHash),
-  ];
+type CacheScope = 'local' | 'remote';
+
+/** Deletes the key's cache entry with wrangler, in local dev state or in the deployed namespace. */
+function evictCachedKey(tokenHash: string, scope: CacheScope, when: 'before' | 'after'): void {
+  const args = ['kv', 'key', 'delete', '--binding', 'TOKEN_CACHE', `--${scope}`, tokenCacheKey(tokenHash)];
   const result = spawnSync(wranglerBin, args, { cwd: projectRoot, encoding: 'utf8' });
-  if (result.status !== 0) {
-    throw new Error(`revoked in the database, but evicting the cached key failed:\n${result.stderr || result.stdout}`);
+  if (result.status === 0) return;
+  const why = (result.stderr || result.stdout || `wrangler exited with ${result.status}`)
+    .trim()
+    .split('\n')
+    .slice(-3)
+    .join('\n');
+  if (when === 'before') {
+    throw new UserError(
+      `could not delete the key's entry from the ${scope === 'remote' ? 'deployed' : 'local'} TOKEN_CACHE, so nothing was revoked:\n${why}\n` +
+        (scope === 'remote'
+          ? 'Log in with `npx wrangler login` (the namespace exists once the Worker is deployed) and run keys revoke again, or pass --local if DATABASE_URL is your own local database.'
+          : 'Run keys revoke again.'),
+    );
   }
+  throw new UserError(
+    `revoked in the database, but deleting the cached key afterwards failed:\n${why}\nRun keys revoke again.`,
+  );
+}
+
+/**
+ * Evict, revoke, evict: a request between the revocation and a single later eviction would still be
+ * served from cache, and a lookup racing the revocation could re-cache the key before it. What remains
+ * (a lookup that read the key before the update and writes the cache after the second eviction) is
+ * bounded by the cache TTL, at most an hour (README: "Revoking a key").
+ */
+async function revokeKey(db: AnyDatabase, id: string, scope: CacheScope) {
+  const tokenHash = await apiKeyTokenHash(db, id);
+  if (tokenHash === undefined) throw new AdminError(`no API key with id ${id}`);
+  evictCachedKey(tokenHash, scope, 'before');
+  const { revokedAt } = await revokeApiKey(db, id);
+  evictCachedKey(tokenHash, scope, 'after');
+  return { id, revokedAt: revokedAt.toISOString(), cache: scope };
 }
 
 function describePostgresError(error: unknown): string | undefined {
-  const code =
-    (error as { code?: unknown; cause?: { code?: unknown } }).cause?.code ?? (error as { code?: unknown }).code;
+  const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
+  const code = cause?.code ?? (error as { code?: unknown }).code;
   if (code === '23503') return 'the account or company does not exist';
   if (code === '23505') return 'that value is already taken (subdomains are unique)';
-  return undefined;
+  if (code === '42P01') return 'the database has no webhooks schema yet; run npm run db:migrate against it first';
+  // drizzle's own message repeats the whole query; what Postgres said is the useful part.
+  return typeof cause?.message === 'string' ? `the database refused: ${cause.message}` : undefined;
 }
 
 async function main(argv: string[]): Promise<unknown> {
@@ -88,6 +133,7 @@ async function main(argv: string[]): Promise<unknown> {
       'expires-in-seconds': { type: 'string' },
       'max-webhooks': { type: 'string' },
       remote: { type: 'boolean', default: false },
+      local: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -109,7 +155,7 @@ async function main(argv: string[]): Promise<unknown> {
           return createCompany(db, {
             accountId: uuid(values.account, 'account'),
             name: required(values.name, 'name'),
-            subdomain: values.subdomain ?? null,
+            subdomain: subdomain(values.subdomain),
           });
         case 'keys create': {
           const scopes = list(values.scopes);
@@ -132,9 +178,18 @@ async function main(argv: string[]): Promise<unknown> {
           });
         }
         case 'keys revoke': {
-          const { id, revokedAt, tokenHash } = await revokeApiKey(db, uuid(target, 'id'));
-          evictCachedKey(tokenHash, values.remote);
-          return { id, revokedAt: revokedAt.toISOString() };
+          if (target?.startsWith(API_TOKEN_PREFIX)) {
+            throw new UsageError(
+              'keys revoke takes the key\'s id (the UUID keys create printed as "id"), not its token; never paste a token into a command line',
+            );
+          }
+          if (values.local && values.remote) throw new UsageError('--local and --remote cannot both be given');
+          const scope: CacheScope = values.remote
+            ? 'remote'
+            : values.local || database.isDevDatabase
+              ? 'local'
+              : 'remote';
+          return revokeKey(db, uuid(target, 'id'), scope);
         }
         default:
           throw new UsageError(`unknown command: ${positionals.join(' ')}`);
@@ -159,7 +214,7 @@ try {
   if (error instanceof UsageError && error.message === '') {
     console.log(USAGE);
   } else {
-    const known = error instanceof UsageError || error instanceof AdminError;
+    const known = error instanceof UsageError || error instanceof AdminError || error instanceof UserError;
     const message = known ? (error as Error).message : (describePostgresError(error) ?? (error as Error).message);
     if (json) console.error(JSON.stringify({ error: message }));
     else console.error(`error: ${message}${error instanceof UsageError ? `\n\n${USAGE}` : ''}`);

@@ -1,72 +1,142 @@
 // npm run dev: the whole service on this machine. Embedded Postgres (or DATABASE_URL), migrations, the
-// WebSocket relay the Worker's Neon driver connects through, wrangler dev on 127.0.0.1:8787, and a dev
-// API key with a curl example to try it.
-import { spawn } from 'node:child_process';
+// relay the Worker's Neon driver connects through, wrangler dev on 127.0.0.1:8787 (--port or PORT to
+// change it), and a dev API key with a curl example to try it.
+//
+// Stops everything it started on SIGINT (Ctrl-C), SIGTERM or SIGHUP, whichever process of the
+// `npm run dev` chain receives it (scripts/with-node.mjs passes them on).
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { parseArgs } from 'node:util';
 import { migrateDatabase } from './db/migrate.ts';
 import { ensureDevCredentials } from './local/dev-credentials.ts';
-import { dataDir, projectRoot, serveEmbeddedDatabase } from './local/dev-database.ts';
+import {
+  assertNoDevServer,
+  dataDir,
+  projectRoot,
+  recordDevServer,
+  serveEmbeddedDatabase,
+} from './local/dev-database.ts';
 import { ensureDevVars } from './local/dev-vars.ts';
 import { startNeonRelay } from './local/neon-relay.ts';
+import { UserError } from './local/user-error.ts';
 import { waitUntilServing, wranglerBin } from './local/wrangler.ts';
 
 const HOST = '127.0.0.1';
-const PORT = Number(process.env.PORT ?? 8787);
+const USAGE = 'Usage: npm run dev [-- --port N]   (or PORT=N npm run dev)';
 
-mkdirSync(dataDir, { recursive: true });
-ensureDevVars();
+function chosenPort(): number {
+  let values: { port?: string; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      options: { port: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+    }));
+  } catch (error) {
+    throw new UserError(`${(error as Error).message}\n${USAGE}`);
+  }
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const text = values.port ?? process.env.PORT ?? '8787';
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || port < 1 || port > 65535)
+    throw new UserError(`port must be 1–65535, not ${JSON.stringify(text)}`);
+  return port;
+}
 
-const external = process.env.DATABASE_URL;
-const embedded = external ? undefined : await serveEmbeddedDatabase();
-const databaseUrl = external ?? (embedded as { url: string }).url;
-console.log(`[dev] database: ${external ? 'DATABASE_URL' : 'embedded PGlite in .data/pglite'}`);
+function ensurePortFree(port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', () =>
+      reject(new UserError(`port ${port} on ${HOST} is in use (another npm run dev?); pick another with --port`)),
+    );
+    probe.listen(port, HOST, () => probe.close(() => resolve()));
+  });
+}
 
-await migrateDatabase(databaseUrl);
-const relay = await startNeonRelay({ databaseUrl });
-const credentials = await ensureDevCredentials(databaseUrl, !external);
-
-const wrangler = spawn(
-  wranglerBin,
-  [
-    'dev',
-    '--ip',
-    HOST,
-    '--port',
-    String(PORT),
-    '--var',
-    `NEON_WS_PROXY:${relay.wsProxy}`,
-    // With --env-file, wrangler takes secrets from that file and from the environment (DATABASE_URL).
-    '--env-file',
-    '.dev.vars',
-  ],
-  { cwd: projectRoot, stdio: 'inherit', env: { ...process.env, DATABASE_URL: databaseUrl } },
-);
-
+const cleanups: (() => Promise<void> | void)[] = [];
+let wrangler: ChildProcess | undefined;
 let stopping = false;
+
+/** Stops wrangler's whole process group (workerd, esbuild), then the relay and the database. */
 async function stop(exitCode: number): Promise<never> {
   if (!stopping) {
     stopping = true;
-    wrangler.kill('SIGTERM');
-    await relay.close();
-    await embedded?.close();
+    const group = wrangler?.pid;
+    if (group !== undefined && wrangler?.exitCode === null) {
+      const exited = new Promise<void>((resolve) => wrangler?.once('exit', () => resolve()));
+      try {
+        process.kill(-group, 'SIGTERM');
+      } catch {}
+      const forced = setTimeout(() => {
+        try {
+          process.kill(-group, 'SIGKILL');
+        } catch {}
+      }, 5000);
+      await exited;
+      clearTimeout(forced);
+      // Anything wrangler left behind in its group.
+      try {
+        process.kill(-group, 'SIGKILL');
+      } catch {}
+    }
+    for (const cleanup of cleanups.reverse()) await cleanup();
   }
   process.exit(exitCode);
 }
-process.on('SIGINT', () => void stop(0));
-process.on('SIGTERM', () => void stop(0));
-wrangler.on('exit', (code) => void stop(code ?? 0));
-wrangler.on('error', (error) => {
-  console.error(`[dev] could not start wrangler: ${error.message}`);
-  void stop(1);
-});
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void stop(0));
 
-const base = `http://${HOST}:${PORT}`;
-await waitUntilServing(`${base}/`, wrangler);
-const example = JSON.stringify({
-  url: 'https://example.com/webhooks/instaview',
-  events: ['INTERVIEW_COMPLETED', 'PING'],
-});
-console.log(`
+async function main(): Promise<void> {
+  const port = chosenPort();
+  assertNoDevServer();
+  await ensurePortFree(port);
+  mkdirSync(dataDir, { recursive: true });
+  ensureDevVars();
+
+  const external = process.env.DATABASE_URL;
+  const embedded = external ? undefined : await serveEmbeddedDatabase();
+  if (embedded) cleanups.push(() => embedded.close());
+  const databaseUrl = external ?? (embedded as { url: string }).url;
+  cleanups.push(recordDevServer(databaseUrl));
+  console.log(`[dev] database: ${external ? 'DATABASE_URL' : 'embedded PGlite in .data/pglite'}`);
+
+  await migrateDatabase(databaseUrl);
+  const relay = await startNeonRelay({ databaseUrl });
+  cleanups.push(() => relay.close());
+  const credentials = await ensureDevCredentials(databaseUrl, !external);
+
+  wrangler = spawn(
+    wranglerBin,
+    [
+      'dev',
+      '--ip',
+      HOST,
+      '--port',
+      String(port),
+      '--var',
+      `NEON_WS_PROXY:${relay.wsProxy}`,
+      // With --env-file, wrangler takes secrets from that file and from the environment (DATABASE_URL).
+      '--env-file',
+      '.dev.vars',
+    ],
+    // Its own process group, so stopping dev can take down workerd and esbuild with it.
+    { cwd: projectRoot, stdio: 'inherit', detached: true, env: { ...process.env, DATABASE_URL: databaseUrl } },
+  );
+  wrangler.on('exit', (code) => void stop(code ?? 0));
+  wrangler.on('error', (error) => {
+    console.error(`[dev] could not start wrangler: ${error.message}`);
+    void stop(1);
+  });
+
+  const base = `http://${HOST}:${port}`;
+  await waitUntilServing(`${base}/health`, wrangler);
+  const example = JSON.stringify({
+    url: 'https://example.com/webhooks/instaview',
+    events: ['INTERVIEW_COMPLETED', 'PING'],
+  });
+  console.log(`
 InstaView webhooks API is running on ${base}
 ${credentials.created ? 'Created' : 'Using'} the dev account ${credentials.accountId} (company ${credentials.companyId})
 API key (write:webhooks, read:webhooks): ${credentials.token}
@@ -77,5 +147,15 @@ Try it:
     -H 'Content-Type: application/json' \\
     -d '${example}'
 
-Operator CLI (in another terminal): npm run cli -- --help
+Operator CLI (in another terminal): npm run -s cli -- --help
+Stop with Ctrl-C (or kill -TERM ${process.pid}).
 `);
+}
+
+try {
+  await main();
+} catch (error) {
+  // A known problem is one line; anything else keeps its stack for whoever has to fix it.
+  console.error(error instanceof UserError ? `[dev] ${error.message}` : error);
+  await stop(1);
+}

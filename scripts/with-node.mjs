@@ -100,8 +100,14 @@ if (nodeBin !== dirname(process.execPath)) delete env.npm_config_nodedir;
 ensureDependencies(env);
 
 const child = spawn(command, args, { stdio: 'inherit', env, cwd: process.cwd() });
-// A terminal's Ctrl-C already reaches the child (same process group): wait for it to wind down.
-process.on('SIGINT', () => {});
-for (const signal of ['SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
+// Pass every stop signal on (a terminal's Ctrl-C also reaches the child directly: children must stop
+// once however often they are told), then wait for the child to wind down.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
+// npm runs scripts through `sh -c`, which dies of the SIGTERM npm passes on without passing it further:
+// when this process is orphaned, whoever started it has gone, so the child is told to stop.
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) child.kill('SIGTERM');
+}, 250).unref();
 child.on('error', (error) => fail(`${command} failed to start: ${error.message}`));
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 : 1)));

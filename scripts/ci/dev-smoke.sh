@@ -1,31 +1,37 @@
 #!/usr/bin/env bash
-# The README's first command, end to end: `npm run dev` on a fresh clone serves the API, the printed
-# curl example answers 201, and a key revoked with the operator CLI is refused at once.
+# The README's first command, end to end, as a new user meets it: `npm run dev` on a fresh clone serves
+# the API, the printed curl example answers 201, the operator CLI's documented forms work (and pipe),
+# a revoked key is refused at once, a client that hangs up mid-body is logged as a client abort, a
+# second `npm run dev` says why in one line, and a SIGTERM to npm stops every process dev started.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
+fail() { echo "dev-smoke: $*" >&2; exit 1; }
 log=$(mktemp)
+# Its own session, so a failing run can still be cleaned up by process group; the test itself only
+# ever signals npm's pid, as a user would.
 setsid npm run dev >"$log" 2>&1 &
 dev_pid=$!
-stop_dev() {
-  kill -TERM -- "-$dev_pid" 2>/dev/null || true
-  for _ in $(seq 1 50); do kill -0 "$dev_pid" 2>/dev/null || break; sleep 0.2; done
-  kill -KILL -- "-$dev_pid" 2>/dev/null || true
+cleanup() {
+  # Everything in dev's session: npm's group and the one dev gives wrangler.
+  pkill -KILL -s "$dev_pid" 2>/dev/null || true
 }
-trap stop_dev EXIT
+trap cleanup EXIT
 
 for _ in $(seq 1 600); do
   grep -q 'Try it:' "$log" && break
-  kill -0 "$dev_pid" 2>/dev/null || { cat "$log"; echo 'dev-smoke: npm run dev exited early' >&2; exit 1; }
+  kill -0 "$dev_pid" 2>/dev/null || { cat "$log"; fail 'npm run dev exited early'; }
   sleep 0.2
 done
-grep -q 'Try it:' "$log" || { cat "$log"; echo 'dev-smoke: npm run dev never became ready' >&2; exit 1; }
+grep -q 'Try it:' "$log" || { cat "$log"; fail 'npm run dev never became ready'; }
+! grep -q 'GET / 404' "$log" || { cat "$log"; fail 'the readiness probe shows as a 404'; }
 
 # Run the curl example exactly as printed.
 example=$(sed -n '/^  curl /,/^    -d /p' "$log" | sed 's/\\$//' | tr '\n' ' ')
 status=$(eval "${example/curl -sS/curl -sS -o /dev/null -w '%{http_code}'}")
-[ "$status" = 201 ] || { cat "$log"; echo "dev-smoke: the printed curl example answered $status, not 201" >&2; exit 1; }
+[ "$status" = 201 ] || { cat "$log"; fail "the printed curl example answered $status, not 201"; }
 echo "dev-smoke: printed curl example -> $status"
+[ "$(curl -sS -o /dev/null -w '%{http_code}' http://127.0.0.1:8787/health)" = 200 ] || fail 'GET /health is not 200'
 
 post() {
   curl -sS -o /dev/null -w '%{http_code}' -X POST http://127.0.0.1:8787/webhooks \
@@ -34,12 +40,69 @@ post() {
 }
 field() { node -e "process.stdout.write(String(JSON.parse(require('fs').readFileSync(0,'utf8'))['$1']))"; }
 
-account=$(npm run -s cli -- accounts create --name 'Smoke test' --json | field id)
+# The documented form pipes: stdout is one JSON document and nothing else.
+account_json=$(npm run -s cli -- accounts create --name 'Smoke test' --json)
+[ "$(echo "$account_json" | wc -l)" = 1 ] || fail "cli --json printed more than JSON: $account_json"
+account=$(echo "$account_json" | field id)
 key=$(npm run -s cli -- keys create --account "$account" --scopes write:webhooks --json)
 token=$(echo "$key" | field token)
 key_id=$(echo "$key" | field id)
-[ "$(post "$token")" = 201 ] && [ "$(post "$token")" = 201 ] || { echo 'dev-smoke: a CLI-created key was refused' >&2; exit 1; }
+[ "$(post "$token")" = 201 ] && [ "$(post "$token")" = 201 ] || fail 'a CLI-created key was refused'
+if out=$(npm run -s cli -- keys revoke "$token" 2>&1); then fail 'keys revoke accepted a token'; fi
+echo "$out" | grep -q "not its token" || fail "keys revoke given a token said: $out"
+if out=$(npm run -s cli -- companies create --account "$account" --name X --subdomain 'Not_A_Label' 2>&1); then
+  fail 'an invalid --subdomain was accepted'
+fi
 npm run -s cli -- keys revoke "$key_id" --json >/dev/null
 status=$(post "$token")
-[ "$status" = 401 ] || { echo "dev-smoke: a revoked (and cached) key answered $status, not 401" >&2; exit 1; }
-echo 'dev-smoke: CLI key create -> 201, revoke -> 401'
+[ "$status" = 401 ] || fail "a revoked (and cached) key answered $status, not 401"
+echo 'dev-smoke: CLI key create -> 201, revoke -> 401; a token given to keys revoke is refused'
+
+# keys revoke against a database that is not the dev one must evict the deployed cache; with no
+# Cloudflare account here that cannot happen, so it must refuse and revoke nothing.
+if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+  other_db="webhooks_smoke_$$"
+  psql -q -h 127.0.0.1 -U postgres -d postgres -c "create database $other_db" >/dev/null
+  other_url="postgres://postgres@127.0.0.1:5432/$other_db"
+  DATABASE_URL="$other_url" npm run -s db:migrate >/dev/null
+  other_account=$(DATABASE_URL="$other_url" npm run -s cli -- accounts create --name Remote --json | field id)
+  other_key=$(DATABASE_URL="$other_url" npm run -s cli -- keys create --account "$other_account" --scopes write:webhooks --json | field id)
+  if out=$(DATABASE_URL="$other_url" npm run -s cli -- keys revoke "$other_key" --json 2>&1); then
+    fail "keys revoke on a non-dev database evicted only the local cache: $out"
+  fi
+  echo "$out" | grep -q 'nothing was revoked' || fail "unexpected refusal: $out"
+  revoked=$(psql -tA -h 127.0.0.1 -U postgres -d "$other_db" -c "select revoked_at is not null from api_keys where id = '$other_key'")
+  psql -q -h 127.0.0.1 -U postgres -d postgres -c "drop database $other_db" >/dev/null
+  [ "$revoked" = f ] || fail 'the refused revoke still revoked the key'
+  echo 'dev-smoke: keys revoke on a non-dev database without wrangler login refuses and revokes nothing'
+fi
+
+# A client that hangs up mid-body: logged as a client abort, never as a 500.
+dev_token=$(sed -n 's/^API key (write:webhooks, read:webhooks): //p' "$log")
+node -e "
+  const s = require('net').connect(8787, '127.0.0.1', () => {
+    s.write('POST /webhooks HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer $dev_token\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"url\":');
+    setTimeout(() => s.destroy(), 300);
+  });"
+for _ in $(seq 1 25); do grep -q '"clientAbort":true' "$log" && break; sleep 0.2; done
+grep -q '"clientAbort":true' "$log" || { tail -20 "$log"; fail 'a client abort was not logged as one'; }
+! grep -q '"status":500' "$log" || { tail -20 "$log"; fail 'something answered 500'; }
+echo 'dev-smoke: a client hanging up mid-body is logged as a client abort'
+
+# A second npm run dev says why in one line, without a stack trace.
+if second=$(npm run -s dev 2>&1); then fail 'a second npm run dev started'; fi
+echo "$second" | grep -q 'already running' || fail "second npm run dev said: $second"
+! echo "$second" | grep -qE '^\s+at ' || fail "second npm run dev printed a stack trace: $second"
+echo 'dev-smoke: a second npm run dev refuses in one line'
+
+# SIGTERM to npm alone stops everything dev started, and frees the port.
+npm_pid=$(pgrep -P "$dev_pid" -f '^npm' || echo "$dev_pid")
+kill -TERM "$npm_pid"
+for _ in $(seq 1 50); do
+  [ -z "$(pgrep -s "$dev_pid" || true)" ] && break
+  sleep 0.2
+done
+left=$(pgrep -a -s "$dev_pid" || true)
+[ -z "$left" ] || fail "processes left after SIGTERM to npm: $left"
+! curl -s -o /dev/null http://127.0.0.1:8787/health || fail 'port 8787 still served after SIGTERM'
+echo 'dev-smoke: SIGTERM to npm stopped every process and freed the port'

@@ -1,10 +1,12 @@
 // Where local tooling finds its database: DATABASE_URL when set, otherwise the embedded PGlite in
 // .data/pglite, reached through the running `npm run dev` (PGlite allows one process per data directory)
-// or opened here when dev is not running.
+// or opened here when dev is not running. A running `npm run dev` records its database in
+// .data/dev-server.json, so the CLI knows which database (and so which TOKEN_CACHE) is the local one.
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type EmbeddedPostgres, startEmbeddedPostgres } from './embedded-postgres.ts';
+import { startEmbeddedPostgres } from './embedded-postgres.ts';
+import { UserError } from './user-error.ts';
 
 export const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
 export const dataDir = join(projectRoot, '.data');
@@ -13,6 +15,8 @@ const stateFile = join(dataDir, 'dev-server.json');
 
 export interface DevDatabase {
   readonly url: string;
+  /** The embedded database, or the one a running `npm run dev` serves: its cache is wrangler's local state. */
+  readonly isDevDatabase: boolean;
   readonly embedded: boolean;
   close(): Promise<void>;
 }
@@ -37,28 +41,32 @@ function runningDevServer(): DevServerState | undefined {
   return isRunning(state.pid) ? state : undefined;
 }
 
-/** Serves the embedded database for the lifetime of `npm run dev` and tells other tools where it is. */
-export async function serveEmbeddedDatabase(): Promise<EmbeddedPostgres> {
+/** Refuses to start a second `npm run dev` against the same project. */
+export function assertNoDevServer(): void {
   const other = runningDevServer();
-  if (other) throw new Error(`npm run dev is already running (pid ${other.pid}); stop it first`);
-  const server = await startEmbeddedPostgres({ dataDir: pgliteDir });
-  const state: DevServerState = { pid: process.pid, databaseUrl: server.url };
+  if (other) throw new UserError(`npm run dev is already running (pid ${other.pid}); stop it first`);
+}
+
+/** Tells other tools which database this `npm run dev` serves; the returned function forgets it. */
+export function recordDevServer(databaseUrl: string): () => void {
+  const state: DevServerState = { pid: process.pid, databaseUrl };
   writeFileSync(stateFile, JSON.stringify(state));
-  return {
-    ...server,
-    close: async () => {
-      rmSync(stateFile, { force: true });
-      await server.close();
-    },
-  };
+  return () => rmSync(stateFile, { force: true });
+}
+
+export function serveEmbeddedDatabase() {
+  return startEmbeddedPostgres({ dataDir: pgliteDir });
 }
 
 /** The database the operator CLI should use. */
 export async function openDevDatabase(): Promise<DevDatabase> {
   const configured = process.env.DATABASE_URL;
-  if (configured) return { url: configured, embedded: false, close: async () => {} };
   const running = runningDevServer();
-  if (running) return { url: running.databaseUrl, embedded: true, close: async () => {} };
+  if (configured) {
+    const isDevDatabase = running?.databaseUrl === configured;
+    return { url: configured, isDevDatabase, embedded: false, close: async () => {} };
+  }
+  if (running) return { url: running.databaseUrl, isDevDatabase: true, embedded: true, close: async () => {} };
   const server = await startEmbeddedPostgres({ dataDir: pgliteDir });
-  return { url: server.url, embedded: true, close: () => server.close() };
+  return { url: server.url, isDevDatabase: true, embedded: true, close: () => server.close() };
 }

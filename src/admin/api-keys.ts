@@ -51,6 +51,12 @@ export async function createApiKey(db: AnyDatabase, input: CreateApiKeyInput): P
   return { id, token };
 }
 
+/** The token hash a key's cache entry is filed under, or undefined when there is no such key. */
+export async function apiKeyTokenHash(db: AnyDatabase, id: string): Promise<string | undefined> {
+  const [row] = await db.select({ tokenHash: apiKeys.tokenHash }).from(apiKeys).where(eq(apiKeys.id, id));
+  return row?.tokenHash;
+}
+
 /**
  * Marks a key revoked (revoking twice keeps the first time) and returns the token hash whose cache entry
  * the caller must evict: until then a cached copy keeps working for up to the cache TTL.
