@@ -6,6 +6,9 @@ import { Agent, request } from 'node:http';
 export interface LoadPlan {
   url: string;
   concurrency: number;
+  /** POST when absent. */
+  method?: string;
+  /** Sent with every request; none for a GET. */
   body: string;
   /** One Authorization token per request, or null to send none. */
   tokens: (string | null)[];
@@ -18,16 +21,16 @@ export interface LoadResult {
   statuses: Record<string, number>;
 }
 
-function send(agent: Agent, url: URL, body: string, token: string | null): Promise<number> {
+function send(agent: Agent, url: URL, method: string, body: string, token: string | null): Promise<number> {
+  const withBody = method !== 'GET' && method !== 'HEAD';
   return new Promise((resolve, reject) => {
     const req = request(
       url,
       {
-        method: 'POST',
+        method,
         agent,
         headers: {
-          'Content-Type': 'application/json',
-          'Content-Length': Buffer.byteLength(body),
+          ...(withBody ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } : {}),
           ...(token ? { Authorization: `Bearer ${token}` } : {}),
         },
       },
@@ -37,7 +40,7 @@ function send(agent: Agent, url: URL, body: string, token: string | null): Promi
       },
     );
     req.on('error', reject);
-    req.end(body);
+    req.end(withBody ? body : undefined);
   });
 }
 
@@ -59,7 +62,7 @@ export async function runLoad(plan: LoadPlan): Promise<LoadResult> {
         const sent = performance.now();
         let status: string;
         try {
-          status = String(await send(agent, url, plan.body, token));
+          status = String(await send(agent, url, plan.method ?? 'POST', plan.body, token));
         } catch {
           status = 'network-error';
         }

@@ -1,5 +1,6 @@
 // The benchmark's table: each figure next to its baseline from the same run, and the budget.
 import type { BundleFigures } from './bundle.ts';
+import type { DistanceFigures } from './distance.ts';
 
 export interface WorkloadFigures {
   requests: number;
@@ -28,6 +29,8 @@ export interface BenchReport {
    * console output; on Cloudflare only the binding calls' client side is the Worker's CPU time.
    */
   platformSimulation: { kvGetMs: number; rateLimitMs: number; logLineMs: number };
+  /** Concurrency 1 under simulated distance to the database (scripts/bench/distance.ts). */
+  distance: DistanceFigures[];
   /** With --profile: the Worker isolate's own active CPU per request, from the CPU profiler. */
   isolateProfile?: { bareActiveMsPerRequest: number; cachedActiveMsPerRequest: number };
   bundle: BundleFigures;
@@ -54,8 +57,60 @@ function table(rows: string[][]): string {
   ].join('\n');
 }
 
-/** Prints the report; returns true when the run itself failed (any request not answered 201). */
-export function printReport({ bare, cached, uncached, bundle, settings, platformSimulation }: BenchReport): boolean {
+/** Workloads as rows; p50, p99 and round trips per request at each RTT as columns. */
+function distanceTable(distance: DistanceFigures[]): string {
+  const rtts = [...new Set(distance.map((row) => row.rttMs))];
+  const workloads = [...new Set(distance.map((row) => row.workload))];
+  const cell = (workload: string, rttMs: number) => distance.find((r) => r.workload === workload && r.rttMs === rttMs);
+  return table([
+    [
+      'workload (concurrency 1)',
+      ...rtts.flatMap((rtt) => [`p50 @${rtt} ms`, `p99 @${rtt} ms`, `round trips @${rtt} ms`]),
+    ],
+    ...workloads.map((workload) => [
+      workload,
+      ...rtts.flatMap((rtt) => {
+        const row = cell(workload, rtt);
+        return row ? [fixed(row.latencyP50Ms), fixed(row.latencyP99Ms), fixed(row.roundTripsPerRequest)] : ['', '', ''];
+      }),
+    ]),
+  ]);
+}
+
+/** The round-trip goal: a cached-key create is 1 round trip, and its p50 at most 1 RTT + 15 ms. */
+function distanceGoals(distance: DistanceFigures[]): string[][] {
+  const far = Math.max(...distance.map((row) => row.rttMs));
+  const at = (workload: string) => distance.find((row) => row.workload === workload && row.rttMs === far);
+  const cached = at('create, cached key');
+  const uncached = at('create, uncached key');
+  if (!cached || !uncached) return [];
+  return [
+    [
+      `round trips per create at ${far} ms RTT: cached / uncached key`,
+      '1 / 2',
+      `${fixed(cached.roundTripsPerRequest)} / ${fixed(uncached.roundTripsPerRequest)}`,
+      yes(cached.roundTripsPerRequest <= 1.01 && uncached.roundTripsPerRequest <= 2.01),
+    ],
+    [
+      `cached-key create p50 at ${far} ms RTT`,
+      `≤ ${far + 15} ms`,
+      `${fixed(cached.latencyP50Ms)} ms`,
+      yes(cached.latencyP50Ms <= far + 15),
+    ],
+  ];
+}
+
+/** Prints the report; returns true when the run itself failed (any request not answered as expected). */
+export function printReport(report: BenchReport): boolean {
+  const { bare, cached, uncached, bundle, settings, platformSimulation, distance } = report;
+  const distanceErrors = distance.reduce((sum, row) => sum + row.errors, 0);
+  const distanceSection = `Under simulated distance to the database (one request at a time)\n\n${distanceTable(distance)}\n\n${table(
+    [['budget', 'goal', 'measured', 'met'], ...distanceGoals(distance)],
+  )}`;
+  if (settings.rounds === 0) {
+    console.log(`\n${distanceSection}\n`);
+    return distanceErrors > 0;
+  }
   const startup = median(bundle.startupActiveMs);
   type Figure = keyof Omit<WorkloadFigures, 'statuses'>;
   /** A figure for the three workloads, with the creates as ratios to the bare insert. */
@@ -126,9 +181,9 @@ export function printReport({ bare, cached, uncached, bundle, settings, platform
     ],
   ]);
   console.log(
-    `\nPOST /webhooks against its baseline (${JSON.stringify(settings)})\n\n${figures}\n\n${goals}\n\n${attribution}\n`,
+    `\nPOST /webhooks against its baseline (${JSON.stringify(settings)})\n\n${figures}\n\n${goals}\n\n${attribution}\n\n${distanceSection}\n`,
   );
-  return cached.errors + uncached.errors + bare.errors > 0;
+  return cached.errors + uncached.errors + bare.errors + distanceErrors > 0;
 }
 
 function yes(met: boolean): string {

@@ -25,6 +25,7 @@ import { startNeonRelay } from '../local/neon-relay.ts';
 import { createScratchDatabase } from '../local/scratch-database.ts';
 import { waitUntilServing, wranglerBin } from '../local/wrangler.ts';
 import { measureBundle } from './bundle.ts';
+import { measureDistance } from './distance.ts';
 import type { LoadPlan, LoadResult } from './load.ts';
 import { PostgresCounters } from './postgres-counters.ts';
 import { cpuTimeMs, findWorkerd, pinToCore } from './processes.ts';
@@ -39,12 +40,20 @@ const { values: options } = parseArgs({
     concurrency: { type: 'string' },
     rounds: { type: 'string' },
     profile: { type: 'boolean', default: false },
+    'distance-only': { type: 'boolean', default: false },
+    'db-rtt-ms': { type: 'string' },
+    'distance-requests': { type: 'string' },
   },
 });
 const smoke = options.smoke;
 const requests = Number(options.requests ?? (smoke ? 100 : 3000));
 const concurrency = Number(options.concurrency ?? (smoke ? 4 : 8));
-const rounds = Number(options.rounds ?? (smoke ? 1 : 3));
+const rounds = options['distance-only'] ? 0 : Number(options.rounds ?? (smoke ? 1 : 3));
+/** The distance run: requests per workload at each RTT, one at a time. */
+const distanceRequests = Number(options['distance-requests'] ?? (smoke ? 10 : 100));
+const distanceRtts = [0, Number(options['db-rtt-ms'] ?? 50)];
+/** Keys of their own for the distance run, so its creates fit each account's limit. */
+const DISTANCE_KEYS = 20;
 const startupRuns = smoke ? 1 : 9;
 const WORKER_CORE = 0;
 const OTHER_CORE = 1;
@@ -113,7 +122,13 @@ try {
   await migrateDatabase(database.url);
   // The rate limit is 60 creates per key per minute: spread the cached phase over enough keys.
   const cachedKeys = Math.max(10, Math.ceil((requests * rounds) / 30));
-  const seed = await seedBench(database.url, cachedKeys, requests * rounds);
+  const seed = await seedBench(
+    database.url,
+    cachedKeys + DISTANCE_KEYS,
+    requests * rounds + distanceRequests * distanceRtts.length,
+  );
+  const distanceTokens = seed.cachedTokens.splice(cachedKeys);
+  const distanceUncachedTokens = seed.uncachedTokens.splice(requests * rounds);
   const relay = await startNeonRelay({ databaseUrl: database.url });
   cleanups.unshift(() => relay.close());
 
@@ -171,9 +186,9 @@ try {
   const bareUrl = `${base}/__bench/bare-insert`;
   log('warming up: the bare insert, and every cached-phase key once (fills KV)');
   await runLoad({ url: bareUrl, concurrency, body: '{}', tokens: Array(Math.min(200, requests)).fill(null) });
-  const warm = await runLoad({ url: createUrl, concurrency, body: CREATE_BODY, tokens: seed.cachedTokens });
-  if (warm.statuses['201'] !== seed.cachedTokens.length)
-    throw new Error(`warm-up failed: ${JSON.stringify(warm.statuses)}`);
+  const warmTokens = [...seed.cachedTokens, ...distanceTokens];
+  const warm = await runLoad({ url: createUrl, concurrency, body: CREATE_BODY, tokens: warmTokens });
+  if (warm.statuses['201'] !== warmTokens.length) throw new Error(`warm-up failed: ${JSON.stringify(warm.statuses)}`);
 
   const idleBefore = cpuTimeMs(workerd.worker);
   await new Promise((resolve) => setTimeout(resolve, 2000));
@@ -238,7 +253,7 @@ try {
 
   // What the local platform stand-ins cost inside one create: each operation alone, less a no-op.
   const probeCpu: Record<string, number> = {};
-  for (const probe of ['noop', 'kv-get', 'rate-limit', 'log-line']) {
+  for (const probe of rounds > 0 ? ['noop', 'kv-get', 'rate-limit', 'log-line'] : []) {
     const figures = await measure({
       url: `${base}/__bench/${probe}`,
       concurrency,
@@ -254,6 +269,43 @@ try {
     logLineMs: (probeCpu['log-line'] ?? 0) - (probeCpu.noop ?? 0),
   };
   log(`local platform stand-ins per operation: ${JSON.stringify(platformSimulation)}`);
+
+  let uncachedDistanceOffset = 0;
+  const distance = await measureDistance(
+    relay,
+    [
+      {
+        name: 'create, cached key',
+        expected: 201,
+        plan: (count) => ({
+          url: createUrl,
+          body: CREATE_BODY,
+          tokens: Array.from({ length: count }, (_, i) => distanceTokens[i % DISTANCE_KEYS] as string),
+        }),
+      },
+      {
+        name: 'create, uncached key',
+        expected: 201,
+        plan: (count) => {
+          uncachedDistanceOffset += count;
+          return {
+            url: createUrl,
+            body: CREATE_BODY,
+            tokens: distanceUncachedTokens.slice(uncachedDistanceOffset - count, uncachedDistanceOffset),
+          };
+        },
+      },
+      {
+        name: 'bare insert',
+        expected: 201,
+        plan: (count) => ({ url: bareUrl, body: '{}', tokens: Array(count).fill(null) }),
+      },
+    ],
+    distanceRtts,
+    distanceRequests,
+    runLoad,
+    log,
+  );
 
   let isolateProfile: { bareActiveMsPerRequest: number; cachedActiveMsPerRequest: number } | undefined;
   if (options.profile) {
@@ -315,6 +367,7 @@ try {
     cached: combine(samples.get('create, cached key') ?? []),
     uncached: combine(samples.get('create, uncached key') ?? []),
     platformSimulation,
+    distance,
     ...(isolateProfile ? { isolateProfile } : {}),
     bundle,
   };

@@ -5,6 +5,10 @@
 // It also watches the client side of the protocol, which tests and the benchmark read over HTTP:
 //   GET  /statements?application_name=…   statements seen on connections started with that name
 //   POST /faults {"mode": …}              inject a fault into new connections (see FaultMode)
+//   POST /distance {"oneWayDelayMs": n}   simulate distance: every message waits n ms each way, and
+//                                          the TCP and WebSocket handshakes one round trip each
+//   GET  /round-trips                      round trips so far: exchanges in which the client waited
+//                                          for the server (handshakes, startup, auth, statements)
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { connect, type Socket } from 'node:net';
@@ -124,6 +128,9 @@ export async function startNeonRelay({ databaseUrl, port = 0 }: RelayOptions): P
   const { hostname, port: databasePort } = new URL(databaseUrl);
   const target = `${hostname}:${databasePort || 5432}`;
   let fault: FaultMode = { mode: 'none' };
+  let oneWayDelayMs = 0;
+  let roundTrips = 0;
+  const later = (action: () => void) => (oneWayDelayMs > 0 ? void setTimeout(action, oneWayDelayMs) : action());
   const statements: { applicationName: string; sql: string }[] = [];
   const open = new Set<{ ws: WebSocket; tcp?: Socket }>();
 
@@ -146,7 +153,13 @@ export async function startNeonRelay({ databaseUrl, port = 0 }: RelayOptions): P
     const tcp = connect({ host, port: Number(portText) });
     connection.tcp = tcp;
     tcp.setNoDelay(true);
-    tcp.on('data', (data) => ws.readyState === ws.OPEN && ws.send(data));
+    // Round trips: the TCP and WebSocket handshakes, then each time the client speaks after hearing back.
+    roundTrips += 2;
+    let clientTurn = true;
+    tcp.on('data', (data) => {
+      clientTurn = true;
+      later(() => ws.readyState === ws.OPEN && ws.send(data));
+    });
     tcp.on('close', () => ws.readyState === ws.OPEN && ws.close());
     tcp.on('error', () => ws.terminate());
 
@@ -154,9 +167,13 @@ export async function startNeonRelay({ databaseUrl, port = 0 }: RelayOptions): P
     // Messages are forwarded in order; a delayed statement holds back everything behind it.
     let forwarding = Promise.resolve();
     const forward = (bytes: Buffer) => {
-      forwarding = forwarding.then(() => {
-        if (!tcp.destroyed) tcp.write(bytes);
-      });
+      // Each message arrives one delay after it was sent, in order, whatever came before it.
+      const due = Date.now() + oneWayDelayMs;
+      forwarding = forwarding
+        .then(() => (due > Date.now() ? new Promise((resolve) => setTimeout(resolve, due - Date.now())) : undefined))
+        .then(() => {
+          if (!tcp.destroyed) tcp.write(bytes);
+        });
     };
     let cutAtSync = false;
     let failAtSync: Buffer | undefined;
@@ -209,7 +226,13 @@ export async function startNeonRelay({ databaseUrl, port = 0 }: RelayOptions): P
         if (type === TERMINATE) forwarding = forwarding.then(() => void tcp.end());
       },
     );
-    ws.on('message', (data: Buffer) => reader.push(data));
+    ws.on('message', (data: Buffer) => {
+      if (clientTurn) {
+        roundTrips++;
+        clientTurn = false;
+      }
+      reader.push(data);
+    });
   }
 
   const server = createServer((request, response) => void control(request, response));
@@ -221,7 +244,10 @@ export async function startNeonRelay({ databaseUrl, port = 0 }: RelayOptions): P
       socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
       return;
     }
-    wss.handleUpgrade(request, socket, head, (ws) => relay(ws, address));
+    // The TCP handshake and the upgrade itself: two round trips before the first Postgres message.
+    const upgrade = () => wss.handleUpgrade(request, socket, head, (ws) => relay(ws, address));
+    if (oneWayDelayMs > 0) setTimeout(upgrade, 4 * oneWayDelayMs);
+    else upgrade();
   });
 
   async function control(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -233,6 +259,13 @@ export async function startNeonRelay({ databaseUrl, port = 0 }: RelayOptions): P
     if (request.method === 'GET' && url.pathname === '/statements') {
       const name = url.searchParams.get('application_name');
       return reply(200, { statements: statements.filter((s) => s.applicationName === name).map((s) => s.sql) });
+    }
+    if (request.method === 'GET' && url.pathname === '/round-trips') return reply(200, { roundTrips });
+    if (request.method === 'POST' && url.pathname === '/distance') {
+      let body = '';
+      for await (const chunk of request) body += chunk;
+      oneWayDelayMs = (JSON.parse(body) as { oneWayDelayMs: number }).oneWayDelayMs;
+      return reply(200, { oneWayDelayMs });
     }
     if (request.method === 'POST' && url.pathname === '/faults') {
       let body = '';
