@@ -23,7 +23,7 @@ export default defineConfig({
         // Without --verbose, workerd does not warn that tests send non-ASCII header bytes (on purpose).
         verbose: false,
         miniflare: {
-          bindings: { ...secrets, NEON_WS_PROXY: inject('relay').wsProxy },
+          bindings: secrets,
         },
       };
     }),

@@ -1,6 +1,6 @@
 // npm run dev: the whole service on this machine. Embedded Postgres (or DATABASE_URL), migrations, the
-// relay the Worker's Neon driver connects through, wrangler dev on 127.0.0.1:8787 (--port or PORT to
-// change it), and a dev API key with a curl example to try it.
+// stand-in for Neon's SQL-over-HTTP endpoint the Worker's driver talks to, wrangler dev on
+// 127.0.0.1:8787 (--port or PORT to change it), and a dev API key with a curl example to try it.
 //
 // Stops everything it started on SIGINT (Ctrl-C), SIGTERM or SIGHUP, whichever process of the
 // `npm run dev` chain receives it (scripts/with-node.mjs passes them on).
@@ -18,7 +18,7 @@ import {
   serveEmbeddedDatabase,
 } from './local/dev-database.ts';
 import { ensureDevVars } from './local/dev-vars.ts';
-import { startNeonRelay } from './local/neon-relay.ts';
+import { startNeonHttpEndpoint } from './local/neon-http-endpoint.ts';
 import { UserError } from './local/user-error.ts';
 import { waitUntilServing, wranglerBin } from './local/wrangler.ts';
 
@@ -103,8 +103,8 @@ async function main(): Promise<void> {
   console.log(`[dev] database: ${external ? 'DATABASE_URL' : 'embedded PGlite in .data/pglite'}`);
 
   await migrateDatabase(databaseUrl);
-  const relay = await startNeonRelay({ databaseUrl });
-  cleanups.push(() => relay.close());
+  const endpoint = await startNeonHttpEndpoint({ databaseUrl });
+  cleanups.push(() => endpoint.close());
   const credentials = await ensureDevCredentials(databaseUrl, !external);
 
   wrangler = spawn(
@@ -115,14 +115,18 @@ async function main(): Promise<void> {
       HOST,
       '--port',
       String(port),
-      '--var',
-      `NEON_WS_PROXY:${relay.wsProxy}`,
       // With --env-file, wrangler takes secrets from that file and from the environment (DATABASE_URL).
       '--env-file',
       '.dev.vars',
     ],
-    // Its own process group, so stopping dev can take down workerd and esbuild with it.
-    { cwd: projectRoot, stdio: 'inherit', detached: true, env: { ...process.env, DATABASE_URL: databaseUrl } },
+    // Its own process group, so stopping dev can take down workerd and esbuild with it. The Worker's
+    // DATABASE_URL names the local endpoint, which src/db/client.ts reaches over plain http.
+    {
+      cwd: projectRoot,
+      stdio: 'inherit',
+      detached: true,
+      env: { ...process.env, DATABASE_URL: endpoint.databaseUrl },
+    },
   );
   wrangler.on('exit', (code) => void stop(code ?? 0));
   wrangler.on('error', (error) => {

@@ -1,7 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { expectError, postWebhook, validBody, webhookRequest } from './support/api.ts';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { sqlEndpoint } from '../src/db/client.ts';
+import { expectError, fetchWithEnv, postWebhook, validBody, webhookRequest } from './support/api.ts';
 import { webhookCounts } from './support/database.ts';
-import { setFault, throughFaultyRelay } from './support/faults.ts';
+import { setFault, throughFaultyEndpoint } from './support/faults.ts';
 import { createTestAccount } from './support/fixtures.ts';
 import { cachedEntry } from './support/token-cache.ts';
 
@@ -18,7 +19,7 @@ describe('503 SERVICE_UNAVAILABLE when the database cannot be reached', () => {
   it('when every connection is refused', async () => {
     const account = await createTestAccount();
     await setFault({ mode: 'refuse' });
-    await expectUnavailable(await throughFaultyRelay(webhookRequest(validBody(), { token: account.token })));
+    await expectUnavailable(await throughFaultyEndpoint(webhookRequest(validBody(), { token: account.token })));
     expect(await webhookCounts(account.accountId)).toEqual({ rows: 0, counter: 0 });
   });
 
@@ -26,7 +27,7 @@ describe('503 SERVICE_UNAVAILABLE when the database cannot be reached', () => {
     const account = await createTestAccount();
     await setFault({ mode: 'hang' });
     const started = Date.now();
-    await expectUnavailable(await throughFaultyRelay(webhookRequest(validBody(), { token: account.token })));
+    await expectUnavailable(await throughFaultyEndpoint(webhookRequest(validBody(), { token: account.token })));
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(await webhookCounts(account.accountId)).toEqual({ rows: 0, counter: 0 });
   }, 15_000);
@@ -36,7 +37,7 @@ describe('503 SERVICE_UNAVAILABLE when the database cannot be reached', () => {
     expect((await postWebhook(validBody(), { token: account.token })).status).toBe(201);
     expect((await cachedEntry(account.token)).value).toMatchObject({ key: { id: account.apiKeyId } });
     await setFault({ mode: 'cut', match: 'insert into "webhooks"', when: 'before' });
-    await expectUnavailable(await throughFaultyRelay(webhookRequest(validBody(), { token: account.token })));
+    await expectUnavailable(await throughFaultyEndpoint(webhookRequest(validBody(), { token: account.token })));
     expect(await webhookCounts(account.accountId)).toEqual({ rows: 1, counter: 1 });
   });
 });
@@ -45,7 +46,7 @@ describe('a connection cut mid-request', () => {
   it('before the key lookup reaches Postgres: 503, nothing written', async () => {
     const account = await createTestAccount();
     await setFault({ mode: 'cut', match: '"api_keys"', when: 'before' });
-    await expectUnavailable(await throughFaultyRelay(webhookRequest(validBody(), { token: account.token })));
+    await expectUnavailable(await throughFaultyEndpoint(webhookRequest(validBody(), { token: account.token })));
     expect(await webhookCounts(account.accountId)).toEqual({ rows: 0, counter: 0 });
   });
 
@@ -53,7 +54,9 @@ describe('a connection cut mid-request', () => {
     const account = await createTestAccount();
     const headers = { 'Idempotency-Key': crypto.randomUUID() };
     await setFault({ mode: 'cut', match: 'insert into "webhooks"', when: 'after' });
-    await expectUnavailable(await throughFaultyRelay(webhookRequest(validBody(), { token: account.token, headers })));
+    await expectUnavailable(
+      await throughFaultyEndpoint(webhookRequest(validBody(), { token: account.token, headers })),
+    );
     await setFault({ mode: 'none' });
     // The statement may or may not have committed before the cut; either way it is all or nothing.
     const afterCut = await webhookCounts(account.accountId);
@@ -70,7 +73,7 @@ describe('a connection cut mid-request', () => {
 });
 
 describe('errors Postgres reports', () => {
-  const create = (token: string) => throughFaultyRelay(webhookRequest(validBody(), { token }));
+  const create = (token: string) => throughFaultyEndpoint(webhookRequest(validBody(), { token }));
   const insert = 'insert into "webhooks"';
 
   it.each(['40001', '40P01'])('retries a transient %s and succeeds, writing one webhook', async (code) => {
@@ -143,9 +146,41 @@ describe('a statement that never returns', () => {
     const account = await createTestAccount();
     await setFault({ mode: 'delay', match: '"api_keys"', ms: 20_000 });
     const started = Date.now();
-    await expectUnavailable(await throughFaultyRelay(webhookRequest(validBody(), { token: account.token })));
+    await expectUnavailable(await throughFaultyEndpoint(webhookRequest(validBody(), { token: account.token })));
     const elapsed = Date.now() - started;
     expect(elapsed).toBeLessThan(10_000);
     console.log(`[faults] stuck statement answered 503 after ${elapsed} ms`);
   }, 15_000);
+});
+
+describe('the transport to Neon', () => {
+  it('is https to every host but this machine; plain http only to a local stand-in', () => {
+    expect(sqlEndpoint('ep-cool-name-123456.us-east-2.aws.neon.tech', '')).toBe(
+      'https://api.us-east-2.aws.neon.tech/sql',
+    );
+    for (const host of ['db.example.com', '10.0.0.5', '[2001:db8::1]', 'localhost.example.com', '127.0.0.1.nip.io']) {
+      expect(sqlEndpoint(host, '5432')).toMatch(/^https:\/\//);
+    }
+    expect(sqlEndpoint('127.0.0.1', '5555')).toBe('http://127.0.0.1:5555/sql');
+    expect(sqlEndpoint('localhost', '')).toBe('http://localhost/sql');
+    expect(sqlEndpoint('[::1]', '7000')).toBe('http://[::1]:7000/sql');
+  });
+
+  it('through the Worker: a database elsewhere is reached over TLS, and its failure is a 503', async () => {
+    const account = await createTestAccount();
+    // Records where the statement would go and fails it as an unreachable network would. A mock: the real
+    // thing (a DNS lookup that fails) ends the same way here, but workerd prints an internal error for it.
+    const spy = vi.spyOn(globalThis, 'fetch').mockRejectedValue(new TypeError('Network connection lost.'));
+    try {
+      const response = await fetchWithEnv(webhookRequest(validBody(), { token: account.token }), {
+        DATABASE_URL: 'postgres://user:password@ep-quiet-sky-123.db.example.invalid/neondb?sslmode=require',
+      });
+      await expectUnavailable(response);
+      const targets = spy.mock.calls.map(([input]) => (input instanceof Request ? input.url : String(input)));
+      expect(targets).toContain('https://api.db.example.invalid/sql');
+      expect(targets.filter((target) => target.startsWith('http://'))).toEqual([]);
+    } finally {
+      spy.mockRestore();
+    }
+  });
 });

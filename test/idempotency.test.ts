@@ -4,7 +4,7 @@ import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import worker from '../src/index.ts';
 import { expectError, expectValidationIssues, postWebhook, readSuccess, validBody } from './support/api.ts';
-import { webhookCounts, withDatabase } from './support/database.ts';
+import { holdRowLock, webhookCounts, withDatabase } from './support/database.ts';
 import { createTestAccount, createTestCompany, createTestKey } from './support/fixtures.ts';
 
 const idempotent = (key: string) => ({ 'Idempotency-Key': key });
@@ -200,17 +200,11 @@ describe('Idempotency-Key', () => {
   it('a request arriving while the first is in flight waits for it and answers with its response', async () => {
     const account = await createTestAccount();
     const key = crypto.randomUUID();
-    // Hold the account's row lock, so both creates are in flight at once; then let them go.
-    const responses = await withDatabase((db) =>
-      db.transaction(async (tx) => {
-        await tx.execute(sql`select 1 from accounts where id = ${account.accountId}::uuid for update`);
-        const pending = [1, 2, 3].map(() =>
-          postWebhook(validBody(), { token: account.token, headers: idempotent(key) }),
-        );
-        await new Promise((resolve) => setTimeout(resolve, 300));
-        return pending;
-      }),
-    );
+    // Hold the account's row lock, so all three creates are in flight at once; then let them go.
+    const lock = holdRowLock(sql`select 1 from accounts where id = ${account.accountId}::uuid for update`, 0.8);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const responses = [1, 2, 3].map(() => postWebhook(validBody(), { token: account.token, headers: idempotent(key) }));
+    await lock;
     const settled = await Promise.all(responses);
     const bodies = await Promise.all(settled.map((response) => response.text()));
     expect(settled.map((response) => response.status)).toEqual([201, 201, 201]);

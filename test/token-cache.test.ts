@@ -7,7 +7,7 @@ import { tokenCacheKey } from '../src/auth/token-cache-key.ts';
 import { expectError, fetchWithEnv, postWebhook, validBody, webhookRequest } from './support/api.ts';
 import { withDatabase } from './support/database.ts';
 import { createTestAccount, createTestKey } from './support/fixtures.ts';
-import { keyLookups, statementsOf } from './support/relay.ts';
+import { keyLookups, statementsOf } from './support/statements.ts';
 import { cachedEntry } from './support/token-cache.ts';
 
 const webhookInserts = (statements: string[]) => statements.filter((sql) => sql.includes('insert into "webhooks"'));

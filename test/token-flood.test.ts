@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { generateApiToken } from '../src/auth/api-token.ts';
 import { expectError, postWebhook, randomClientAddress, validBody } from './support/api.ts';
 import { createTestAccount, createTestKey } from './support/fixtures.ts';
-import { keyLookups, statementsOf } from './support/relay.ts';
+import { keyLookups, statementsOf } from './support/statements.ts';
 import { cachedEntry } from './support/token-cache.ts';
 
 const FLOOD = 300;

@@ -21,6 +21,8 @@ export interface BenchReport {
   measuredAt: string;
   settings: Record<string, unknown>;
   bare: WorkloadFigures;
+  /** The same insert over the WebSocket pool the service used before Neon's HTTP transport. */
+  bareWebSocket: WorkloadFigures;
   cached: WorkloadFigures;
   uncached: WorkloadFigures;
   /**
@@ -102,7 +104,7 @@ function distanceGoals(distance: DistanceFigures[]): string[][] {
 
 /** Prints the report; returns true when the run itself failed (any request not answered as expected). */
 export function printReport(report: BenchReport): boolean {
-  const { bare, cached, uncached, bundle, settings, platformSimulation, distance } = report;
+  const { bare, bareWebSocket, cached, uncached, bundle, settings, platformSimulation, distance } = report;
   const distanceErrors = distance.reduce((sum, row) => sum + row.errors, 0);
   const distanceSection = `Under simulated distance to the database (one request at a time)\n\n${distanceTable(distance)}\n\n${table(
     [['budget', 'goal', 'measured', 'met'], ...distanceGoals(distance)],
@@ -116,11 +118,19 @@ export function printReport(report: BenchReport): boolean {
   /** A figure for the three workloads, with the creates as ratios to the bare insert. */
   const row = (label: string, figure: Figure, digits: number, withRatios = true) => [
     label,
-    ...[cached, uncached, bare].map((workload) => fixed(workload[figure], digits)),
+    ...[cached, uncached, bare, bareWebSocket].map((workload) => fixed(workload[figure], digits)),
     ...[cached, uncached].map((workload) => (withRatios ? ratio(workload[figure], bare[figure]) : '')),
   ];
   const figures = table([
-    ['figure', 'create, cached key', 'create, uncached key', 'bare insert', 'cached / bare', 'uncached / bare'],
+    [
+      'figure',
+      'create, cached key',
+      'create, uncached key',
+      'bare insert',
+      'bare insert, WebSocket pool',
+      'cached / bare',
+      'uncached / bare',
+    ],
     row('CPU per request, Worker workerd (ms)', 'workerCpuMsPerRequest', 3),
     row('CPU per request, dev proxy workerd (ms)', 'proxyCpuMsPerRequest', 3),
     row('latency p50 (ms)', 'latencyP50Ms', 2),
@@ -183,7 +193,7 @@ export function printReport(report: BenchReport): boolean {
   console.log(
     `\nPOST /webhooks against its baseline (${JSON.stringify(settings)})\n\n${figures}\n\n${goals}\n\n${attribution}\n\n${distanceSection}\n`,
   );
-  return cached.errors + uncached.errors + bare.errors + distanceErrors > 0;
+  return cached.errors + uncached.errors + bare.errors + bareWebSocket.errors + distanceErrors > 0;
 }
 
 function yes(met: boolean): string {

@@ -1,6 +1,6 @@
 // npm run bench: how close POST /webhooks is to the least work it could do, on this machine.
 //
-// Runs the service under `wrangler dev` (workerd, the Neon driver through the local relay) against a
+// Runs the service under `wrangler dev` (workerd, Neon's HTTP driver through the local SQL endpoint) against a
 // real Postgres (DATABASE_URL, default the machine's server), in a scratch database it drops after.
 // Three workloads, interleaved over several rounds: create with a cached key, create with an uncached
 // key, and the bench-only bare insert (bench/worker.ts). workerd is pinned to core 0; the load
@@ -21,6 +21,7 @@ import { tokenCacheKey } from '../../src/auth/token-cache-key.ts';
 import { migrateDatabase } from '../db/migrate.ts';
 import { projectRoot } from '../local/dev-database.ts';
 import { newEncryptionKeys } from '../local/dev-vars.ts';
+import { startNeonHttpEndpoint } from '../local/neon-http-endpoint.ts';
 import { startNeonRelay } from '../local/neon-relay.ts';
 import { createScratchDatabase } from '../local/scratch-database.ts';
 import { waitUntilServing, wranglerBin } from '../local/wrangler.ts';
@@ -129,13 +130,16 @@ try {
   );
   const distanceTokens = seed.cachedTokens.splice(cachedKeys);
   const distanceUncachedTokens = seed.uncachedTokens.splice(requests * rounds);
+  const endpoint = await startNeonHttpEndpoint({ databaseUrl: database.url });
+  cleanups.unshift(() => endpoint.close());
+  // Only for the transport comparison: the same bare insert over the WebSocket pool the service used before.
   const relay = await startNeonRelay({ databaseUrl: database.url });
   cleanups.unshift(() => relay.close());
 
   const port = await freePort();
   const inspectorPort = await freePort();
   const envFile = join(work, 'bench.env');
-  writeFileSync(envFile, `ENCRYPTION_KEYS="${newEncryptionKeys('bench')}"\nDATABASE_URL="${database.url}"\n`);
+  writeFileSync(envFile, `ENCRYPTION_KEYS="${newEncryptionKeys('bench')}"\nDATABASE_URL="${endpoint.databaseUrl}"\n`);
   const wrangler = spawn(
     wranglerBin,
     [
@@ -150,7 +154,9 @@ try {
       '--persist-to',
       join(work, 'state'),
       '--var',
-      `NEON_WS_PROXY:${relay.wsProxy}`,
+      `BENCH_WS_PROXY:${relay.wsProxy}`,
+      '--var',
+      `BENCH_WS_DATABASE_URL:${database.url}`,
       '--var',
       'BENCH_ROUTES:enabled',
       '--var',
@@ -184,6 +190,7 @@ try {
 
   const createUrl = `${base}/webhooks`;
   const bareUrl = `${base}/__bench/bare-insert`;
+  const bareWebSocketUrl = `${base}/__bench/bare-insert-websocket`;
   log('warming up: the bare insert, and every cached-phase key once (fills KV)');
   await runLoad({ url: bareUrl, concurrency, body: '{}', tokens: Array(Math.min(200, requests)).fill(null) });
   const warmTokens = [...seed.cachedTokens, ...distanceTokens];
@@ -217,6 +224,10 @@ try {
     {
       name: 'bare insert',
       plan: () => ({ url: bareUrl, concurrency, body: '{}', tokens: Array(requests).fill(null) }),
+    },
+    {
+      name: 'bare insert, WebSocket pool',
+      plan: () => ({ url: bareWebSocketUrl, concurrency, body: '{}', tokens: Array(requests).fill(null) }),
     },
     {
       name: 'create, cached key',
@@ -272,7 +283,7 @@ try {
 
   let uncachedDistanceOffset = 0;
   const distance = await measureDistance(
-    relay,
+    endpoint,
     [
       {
         name: 'create, cached key',
@@ -305,6 +316,23 @@ try {
     distanceRequests,
     runLoad,
     log,
+  );
+  // The pool counts its round trips at the relay.
+  distance.push(
+    ...(await measureDistance(
+      relay,
+      [
+        {
+          name: 'bare insert, WebSocket pool',
+          expected: 201,
+          plan: (count) => ({ url: bareWebSocketUrl, body: '{}', tokens: Array(count).fill(null) }),
+        },
+      ],
+      distanceRtts,
+      distanceRequests,
+      runLoad,
+      log,
+    )),
   );
 
   let isolateProfile: { bareActiveMsPerRequest: number; cachedActiveMsPerRequest: number } | undefined;
@@ -364,6 +392,7 @@ try {
       idleCpuMsPerSecond,
     },
     bare: combine(samples.get('bare insert') ?? []),
+    bareWebSocket: combine(samples.get('bare insert, WebSocket pool') ?? []),
     cached: combine(samples.get('create, cached key') ?? []),
     uncached: combine(samples.get('create, uncached key') ?? []),
     platformSimulation,

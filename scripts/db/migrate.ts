@@ -11,6 +11,8 @@ export async function migrateDatabase(databaseUrl: string): Promise<void> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
+    // The database's own 5 s statement_timeout (migrations/0004) is for the service, not for schema changes.
+    await client.query('set statement_timeout = 0');
     await migrate(drizzle({ client }), { migrationsFolder });
   } finally {
     await client.end();

@@ -1,4 +1,4 @@
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { generateApiToken, hashApiToken } from '../auth/api-token.ts';
 import type { AnyDatabase } from '../db/client.ts';
 import { apiKeyCompanies, apiKeys, companies } from '../db/schema.ts';
@@ -16,38 +16,36 @@ export interface CreateApiKeyInput {
   name?: string;
 }
 
-/** Creates a key and returns its token: the only time the token exists outside the caller's hands. */
+/**
+ * Creates a key and returns its token: the only time the token exists outside the caller's hands. One
+ * statement (it also runs over the Worker's HTTP transport, which has no interactive transactions): the
+ * key is inserted only if every company it is limited to belongs to the account, with its grants.
+ */
 export async function createApiKey(db: AnyDatabase, input: CreateApiKeyInput): Promise<{ id: string; token: string }> {
   const token = generateApiToken();
   const tokenHash = await hashApiToken(token);
-  const companyIds = input.companyIds ? [...new Set(input.companyIds.map((id) => id.toLowerCase()))] : undefined;
+  const companyIds = input.companyIds ? [...new Set(input.companyIds.map((id) => id.toLowerCase()))] : [];
   const expiresAt = input.expiresInSeconds === undefined ? null : new Date(Date.now() + input.expiresInSeconds * 1000);
-  const id = await db.transaction(async (tx) => {
-    if (companyIds && companyIds.length > 0) {
-      const owned = await tx
-        .select({ id: companies.id })
-        .from(companies)
-        .where(and(eq(companies.accountId, input.accountId), inArray(companies.id, companyIds)));
-      if (owned.length !== companyIds.length)
-        throw new AdminError('every company must exist and belong to the account');
-    }
-    const [key] = await tx
-      .insert(apiKeys)
-      .values({
-        accountId: input.accountId,
-        name: input.name ?? null,
-        tokenHash,
-        scopes: input.scopes,
-        allCompanies: companyIds === undefined,
-        expiresAt,
-      })
-      .returning({ id: apiKeys.id });
-    const keyId = (key as { id: string }).id;
-    if (companyIds && companyIds.length > 0) {
-      await tx.insert(apiKeyCompanies).values(companyIds.map((companyId) => ({ apiKeyId: keyId, companyId })));
-    }
-    return keyId;
-  });
+  // Both drivers (node-postgres in the CLI, Neon's in the Worker and tests) answer with { rows }.
+  const result = (await db.execute(sql`
+    with wanted as (
+      select unnest(${sql.param(companyIds)}::uuid[]) as company_id
+    ), owned as (
+      select ${companies.id} as company_id from ${companies}
+      where ${companies.accountId} = ${input.accountId}::uuid and ${companies.id} in (select company_id from wanted)
+    ), key as (
+      insert into ${apiKeys} (account_id, name, token_hash, scopes, all_companies, expires_at)
+      select ${input.accountId}::uuid, ${input.name ?? null}, ${tokenHash}, ${sql.param(input.scopes)}::text[],
+        ${input.companyIds === undefined}, ${expiresAt?.toISOString() ?? null}::timestamptz
+      where (select count(*) from owned) = (select count(*) from wanted)
+      returning id
+    ), grants as (
+      insert into ${apiKeyCompanies} (api_key_id, company_id)
+      select key.id, owned.company_id from key cross join owned
+    )
+    select (select id::text from key) as id`)) as unknown as { rows: { id: string | null }[] };
+  const id = result.rows[0]?.id;
+  if (!id) throw new AdminError('every company must exist and belong to the account');
   return { id, token };
 }
 

@@ -10,10 +10,8 @@ import type { ErrorCode } from './errors.ts';
 export interface AppEnv {
   Bindings: Env;
   Variables: RequestIdVariables & {
-    /** The request's database, connected on first use. */
+    /** The request's database, built on first use. */
     db: () => Database;
-    /** Starts connecting the request's database without waiting. */
-    preconnect: () => void;
     /** Set by `authenticate`. */
     apiKey: ApiKey;
     /** The parsed JSON body, set by `jsonBody`. */

@@ -1,4 +1,4 @@
-import { createDatabase, createPool } from '../db/client.ts';
+import { createDatabase } from '../db/client.ts';
 import { purgeExpiredIdempotencyRecords } from '../idempotency/store.ts';
 import { describeError, logError, logInfo } from '../lib/log.ts';
 
@@ -6,16 +6,14 @@ import { describeError, logError, logInfo } from '../lib/log.ts';
 export async function purgeIdempotencyKeys(
   controller: ScheduledController,
   env: Env,
-  ctx: ExecutionContext,
+  _ctx: ExecutionContext,
 ): Promise<void> {
-  const pool = createPool(env, `webhooks cron ${controller.cron}`);
   try {
-    const purged = await purgeExpiredIdempotencyRecords(createDatabase(pool), controller.scheduledTime);
+    const db = createDatabase(env, `webhooks cron ${controller.cron}`);
+    const purged = await purgeExpiredIdempotencyRecords(db, controller.scheduledTime);
     logInfo('idempotency keys purged', { purged, cron: controller.cron });
   } catch (error) {
     logError('idempotency key purge failed', { cron: controller.cron, ...describeError(error) });
     throw error;
-  } finally {
-    ctx.waitUntil(pool.end());
   }
 }

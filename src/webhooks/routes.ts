@@ -3,7 +3,6 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { readConfig } from '../config.ts';
 import type { AppEnv } from '../http/env.ts';
 import { authenticate } from '../http/middleware/authenticate.ts';
-import { preconnect } from '../http/middleware/database.ts';
 import { idempotencyKey } from '../http/middleware/idempotency-key.ts';
 import { jsonBody } from '../http/middleware/json-body.ts';
 import { rateLimit } from '../http/middleware/rate-limit.ts';
@@ -40,9 +39,6 @@ webhooks.post(
   authenticate(),
   requireScope('write:webhooks'),
   rateLimit('create'),
-  // From here on the request will almost surely reach the insert: overlap the connection's round
-  // trips with reading, validating and sealing the body.
-  preconnect(),
   jsonBody(MAX_BODY_BYTES),
   validateBody(createWebhookSchema),
   idempotencyKey(),

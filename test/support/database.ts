@@ -1,16 +1,18 @@
 import { env } from 'cloudflare:workers';
-import { sql } from 'drizzle-orm';
-import { inject } from 'vitest';
-import { createDatabase, createPool, type Database } from '../../src/db/client.ts';
+import { type SQL, sql } from 'drizzle-orm';
+import { createDatabase, type Database } from '../../src/db/client.ts';
 
-/** Runs `work` against the test database through the same driver and relay as the Worker. */
-export async function withDatabase<T>(work: (db: Database) => Promise<T>): Promise<T> {
-  const pool = createPool({ DATABASE_URL: env.DATABASE_URL, NEON_WS_PROXY: inject('relay').wsProxy }, 'webhooks tests');
-  try {
-    return await work(createDatabase(pool));
-  } finally {
-    await pool.end();
-  }
+/** Runs `work` against the test database through the same driver and endpoint as the Worker. */
+export function withDatabase<T>(work: (db: Database) => Promise<T>): Promise<T> {
+  return work(createDatabase(env, 'webhooks tests'));
+}
+
+/**
+ * Runs `lockingSelect` (a SELECT … FOR UPDATE) and keeps its transaction, and so its row locks, open
+ * for `seconds`: one non-interactive batch, as the HTTP transport allows.
+ */
+export async function holdRowLock(lockingSelect: SQL, seconds: number): Promise<void> {
+  await withDatabase((db) => db.batch([db.execute(lockingSelect), db.execute(sql`select pg_sleep(${seconds})`)]));
 }
 
 /** Webhooks the account holds, counted both ways: the rows and the account's counter. */

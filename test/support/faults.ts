@@ -1,17 +1,17 @@
 import { inject } from 'vitest';
-import type { FaultMode } from '../../scripts/local/neon-relay.ts';
+import type { FaultMode } from '../../scripts/local/neon-http-endpoint.ts';
 import { fetchWithEnv } from './api.ts';
 
-/** Switches the fault on the test-only relay; requests sent with `throughFaultyRelay` meet it. */
+/** Switches the fault on the test-only SQL endpoint; requests sent with `throughFaultyEndpoint` meet it. */
 export async function setFault(fault: FaultMode): Promise<void> {
-  const response = await fetch(`${inject('faultyRelay').controlUrl}/faults`, {
+  const response = await fetch(`${inject('faultySqlEndpoint').controlUrl}/faults`, {
     method: 'POST',
     body: JSON.stringify(fault),
   });
-  if (!response.ok) throw new Error(`relay refused the fault: ${response.status}`);
+  if (!response.ok) throw new Error(`the endpoint refused the fault: ${response.status}`);
 }
 
-/** Sends the request through the Worker, its database traffic through the fault-injecting relay. */
-export function throughFaultyRelay(request: Request): Promise<Response> {
-  return fetchWithEnv(request, { NEON_WS_PROXY: inject('faultyRelay').wsProxy });
+/** Sends the request through the Worker, its statements to the fault-injecting endpoint. */
+export function throughFaultyEndpoint(request: Request): Promise<Response> {
+  return fetchWithEnv(request, { DATABASE_URL: inject('faultySqlEndpoint').databaseUrl });
 }

@@ -1,9 +1,9 @@
 import { inject } from 'vitest';
 
-/** SQL statements the relay saw for one request, identified by its X-Request-Id. */
+/** SQL statements the endpoint saw for one request, identified by its X-Request-Id. */
 export async function statementsOf(response: Response): Promise<string[]> {
   const requestId = response.headers.get('X-Request-Id');
-  const url = `${inject('relay').controlUrl}/statements?application_name=${encodeURIComponent(`webhooks ${requestId}`)}`;
+  const url = `${inject('sqlEndpoint').controlUrl}/statements?application_name=${encodeURIComponent(`webhooks ${requestId}`)}`;
   const body = (await (await fetch(url)).json()) as { statements: string[] };
   return body.statements;
 }
