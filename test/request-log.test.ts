@@ -23,12 +23,18 @@ afterEach(async () => {
 const requestLines = () =>
   lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((entry) => entry.message === 'request');
 
+/** The request lines once `count` have been written: each is written after its response has gone. */
+async function settledRequestLines(count: number) {
+  await vi.waitFor(() => expect(requestLines()).toHaveLength(count));
+  return requestLines();
+}
+
 describe('request logs', () => {
   it('one JSON line per request with who, what, outcome and time', async () => {
     const account = await createTestAccount();
     const ok = await postWebhook(validBody(), { token: account.token });
     const refused = await postWebhook(validBody({ events: [] }), { token: account.token });
-    const entries = requestLines();
+    const entries = await settledRequestLines(2);
     expect(entries).toHaveLength(2);
     expect(entries[0]).toEqual({
       level: 'info',
@@ -54,7 +60,7 @@ describe('request logs', () => {
     const account = await createTestAccount();
     await setFault({ mode: 'refuse' });
     await throughFaultyEndpoint(webhookRequest(validBody(), { token: account.token }));
-    const [entry] = requestLines();
+    const [entry] = await settledRequestLines(1);
     expect(entry).toMatchObject({
       level: 'error',
       status: 503,
@@ -103,7 +109,7 @@ describe('request logs', () => {
       ENCRYPTION_KEYS: 'broken:not-base64-key-material',
     });
 
-    expect(requestLines().length).toBe(11);
+    expect(await settledRequestLines(11)).toHaveLength(11);
     const output = lines.join('\n');
     const secrets = [
       account.token,

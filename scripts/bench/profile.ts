@@ -88,12 +88,42 @@ export function summariseProfile(profile: CpuProfile, top = 25): string {
     .join('\n');
 }
 
-/** Time the isolate spent on anything but waiting, in milliseconds. */
-export function activeMs(profile: CpuProfile): number {
-  const idle = new Set(profile.nodes.filter((node) => node.callFrame.functionName === '(idle)').map((node) => node.id));
+type Frame = ProfileNode['callFrame'];
+
+/**
+ * The console call itself, inside one of the service's log functions (src/lib/log.ts): what wrangler
+ * dev forwards to its terminal, over the inspector while the profiler is attached. The JSON.stringify
+ * before it is the service's own work and stays in.
+ */
+export const isConsoleCall = (frame: Frame, parent: Frame | undefined) =>
+  frame.url === '' && parent !== undefined && ['logInfo', 'logWarn', 'logError'].includes(parent.functionName);
+
+/**
+ * Time the isolate spent on anything but waiting, in milliseconds; with `exclude`, also leaving out
+ * samples taken inside a frame it matches (at any depth of the stack).
+ */
+export function activeMs(profile: CpuProfile, exclude?: (frame: Frame, parent: Frame | undefined) => boolean): number {
+  const parent = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const excluded = new Map<number, boolean>();
+  const isExcluded = (id: number): boolean => {
+    const known = excluded.get(id);
+    if (known !== undefined) return known;
+    const node = byId.get(id);
+    const up = parent.get(id);
+    const upFrame = up === undefined ? undefined : byId.get(up)?.callFrame;
+    const result =
+      node === undefined
+        ? false
+        : (exclude?.(node.callFrame, upFrame) ?? false) || (up !== undefined && isExcluded(up));
+    excluded.set(id, result);
+    return result;
+  };
   let micros = 0;
   profile.samples.forEach((id, index) => {
-    if (!idle.has(id)) micros += profile.timeDeltas[index] ?? 0;
+    if (byId.get(id)?.callFrame.functionName === '(idle)' || isExcluded(id)) return;
+    micros += profile.timeDeltas[index] ?? 0;
   });
   return micros / 1000;
 }

@@ -10,7 +10,8 @@
 //   POST /faults {"mode": …}              make following requests fail (see FaultMode)
 //   POST /distance {"oneWayDelayMs": n}   simulate distance: every request and response waits n ms,
 //                                          and a new connection one round trip more (its handshake)
-//   GET  /round-trips                      round trips so far: each request, and each new connection
+//   GET  /round-trips                      round trips so far: each request, and each new connection,
+//                                          and statements run so far (a batch's each count)
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import pg from 'pg';
@@ -71,6 +72,17 @@ const ERROR_FIELDS = [
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * Waits until `due` (performance.now() time) to within a few microseconds: timers fire up to a
+ * millisecond or two late, which over two one-way delays per request would lengthen a 50 ms round trip
+ * noticeably. Sleeps most of the way, then spins the last stretch.
+ */
+async function until(due: number): Promise<void> {
+  const coarse = due - performance.now() - 5;
+  if (coarse > 0) await sleep(coarse);
+  while (performance.now() < due) await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
 class Dropped extends Error {}
 
 export async function startNeonHttpEndpoint({
@@ -86,12 +98,14 @@ export async function startNeonHttpEndpoint({
   let fault: FaultMode = { mode: 'none' };
   let oneWayDelayMs = 0;
   let roundTrips = 0;
+  let statementCount = 0;
   const statements: { applicationName: string; sql: string }[] = [];
   const sockets = new Set<Socket>();
   /** Sockets that have not carried a request yet: their first one also pays the handshake. */
   const fresh = new WeakSet<Socket>();
 
   function record(applicationName: string, sql: string): void {
+    statementCount++;
     statements.push({ applicationName, sql });
     if (statements.length > MAX_STATEMENTS_KEPT) statements.splice(0, statements.length - MAX_STATEMENTS_KEPT);
   }
@@ -208,6 +222,7 @@ export async function startNeonHttpEndpoint({
     };
     let body = '';
     for await (const chunk of request) body += chunk;
+    const arrived = performance.now();
 
     if (request.method === 'POST' && url.pathname === '/sql') {
       const socket = request.socket;
@@ -221,7 +236,7 @@ export async function startNeonHttpEndpoint({
       }
       if (current.mode === 'hang') return;
       // The request's way here (and, on a new connection, the handshake before it), then the reply's way back.
-      if (oneWayDelayMs > 0) await sleep(oneWayDelayMs * (handshake ? 3 : 1));
+      if (oneWayDelayMs > 0) await until(arrived + oneWayDelayMs * (handshake ? 3 : 1));
       let status: number;
       let result: object;
       try {
@@ -230,7 +245,7 @@ export async function startNeonHttpEndpoint({
         if (error instanceof Dropped) return;
         throw error;
       }
-      if (oneWayDelayMs > 0) await sleep(oneWayDelayMs);
+      if (oneWayDelayMs > 0) await until(performance.now() + oneWayDelayMs);
       if (!socket.destroyed) reply(status, result);
       return;
     }
@@ -238,7 +253,7 @@ export async function startNeonHttpEndpoint({
       const name = url.searchParams.get('application_name');
       return reply(200, { statements: statements.filter((s) => s.applicationName === name).map((s) => s.sql) });
     }
-    if (request.method === 'GET' && url.pathname === '/round-trips') return reply(200, { roundTrips });
+    if (request.method === 'GET' && url.pathname === '/round-trips') return reply(200, { roundTrips, statementCount });
     if (request.method === 'POST' && url.pathname === '/faults') {
       fault = JSON.parse(body) as FaultMode;
       return reply(200, { fault });

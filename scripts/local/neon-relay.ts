@@ -130,6 +130,7 @@ export async function startNeonRelay({ databaseUrl, port = 0 }: RelayOptions): P
   let fault: FaultMode = { mode: 'none' };
   let oneWayDelayMs = 0;
   let roundTrips = 0;
+  let statementCount = 0;
   const later = (action: () => void) => (oneWayDelayMs > 0 ? void setTimeout(action, oneWayDelayMs) : action());
   const statements: { applicationName: string; sql: string }[] = [];
   const open = new Set<{ ws: WebSocket; tcp?: Socket }>();
@@ -185,6 +186,7 @@ export async function startNeonRelay({ databaseUrl, port = 0 }: RelayOptions): P
       (frame, type, body) => {
         const sql = statementText(type, body);
         if (sql !== undefined) {
+          statementCount++;
           statements.push({ applicationName, sql });
           if (statements.length > MAX_STATEMENTS_KEPT) statements.splice(0, statements.length - MAX_STATEMENTS_KEPT);
           const current = fault;
@@ -260,7 +262,7 @@ export async function startNeonRelay({ databaseUrl, port = 0 }: RelayOptions): P
       const name = url.searchParams.get('application_name');
       return reply(200, { statements: statements.filter((s) => s.applicationName === name).map((s) => s.sql) });
     }
-    if (request.method === 'GET' && url.pathname === '/round-trips') return reply(200, { roundTrips });
+    if (request.method === 'GET' && url.pathname === '/round-trips') return reply(200, { roundTrips, statementCount });
     if (request.method === 'POST' && url.pathname === '/distance') {
       let body = '';
       for await (const chunk of request) body += chunk;

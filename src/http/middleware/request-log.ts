@@ -4,7 +4,8 @@ import type { AppEnv } from '../env.ts';
 
 /**
  * The one log line per request: who, what, outcome, time. Carries ids and codes only; never a token, a
- * secret or a header value (test/request-log.test.ts holds it to that).
+ * secret or a header value (test/request-log.test.ts holds it to that). Written after the response has
+ * gone (waitUntil): the caller does not wait for it.
  */
 export const requestLog = () =>
   createMiddleware<AppEnv>(async (c, next) => {
@@ -13,7 +14,7 @@ export const requestLog = () =>
     const apiKey = c.get('apiKey');
     const failure = c.get('failure');
     const fields = {
-      requestId: c.var.requestId,
+      requestId: c.get('requestId'),
       method: c.req.method,
       path: c.req.path,
       status: c.res.status,
@@ -28,6 +29,6 @@ export const requestLog = () =>
       idempotentReplay: c.res.headers.has('Idempotent-Replayed') || undefined,
       ...failure,
     };
-    if (c.res.status >= 500) logError('request', fields);
-    else logInfo('request', fields);
+    const write = () => (fields.status >= 500 ? logError('request', fields) : logInfo('request', fields));
+    c.executionCtx.waitUntil(scheduler.wait(0).then(write));
   });
