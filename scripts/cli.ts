@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { createAccount, createCompany } from '../src/admin/accounts.ts';
 import { AdminError, apiKeyTokenHash, createApiKey, revokeApiKey } from '../src/admin/api-keys.ts';
+import { listAccountWebhooks } from '../src/admin/webhooks.ts';
 import { SCOPES } from '../src/auth/api-key.ts';
 import { API_TOKEN_PREFIX } from '../src/auth/api-token.ts';
 import { tokenCacheKey } from '../src/auth/token-cache-key.ts';
@@ -21,6 +22,7 @@ const USAGE = `Usage: npm run cli -- <command> [options] [--json]
   companies create --account ID --name NAME [--subdomain S]
   keys create --account ID --scopes ${SCOPES.join(',')} [--companies ID,ID] [--expires-in-seconds N] [--name NAME]
   keys revoke KEY_ID [--local | --remote]
+  webhooks list --account ID
 
 Database: DATABASE_URL if set, else the embedded one of npm run dev (running or not).
 Pipe --json output with npm's banner off: npm run -s cli -- … --json | jq
@@ -177,6 +179,8 @@ async function main(argv: string[]): Promise<unknown> {
             ...(values.name ? { name: values.name } : {}),
           });
         }
+        case 'webhooks list':
+          return listAccountWebhooks(db, uuid(values.account, 'account'));
         case 'keys revoke': {
           if (target?.startsWith(API_TOKEN_PREFIX)) {
             throw new UsageError(
@@ -200,16 +204,20 @@ async function main(argv: string[]): Promise<unknown> {
   }
 }
 
+/** Human output: "key: value" lines, and for a list one block per item. */
+function describeResult(result: unknown): string {
+  const lines = (item: object) =>
+    Object.entries(item)
+      .map(([key, value]) => `${key}: ${value instanceof Date ? value.toISOString() : value}`)
+      .join('\n');
+  if (Array.isArray(result)) return result.length === 0 ? '(none)' : result.map(lines).join('\n\n');
+  return lines(result as object);
+}
+
 const json = process.argv.includes('--json');
 try {
   const result = await main(process.argv.slice(2));
-  console.log(
-    json
-      ? JSON.stringify(result)
-      : Object.entries(result as object)
-          .map(([key, value]) => `${key}: ${value}`)
-          .join('\n'),
-  );
+  console.log(json ? JSON.stringify(result) : describeResult(result));
 } catch (error) {
   if (error instanceof UsageError && error.message === '') {
     console.log(USAGE);

@@ -1,12 +1,12 @@
-import { Hono } from 'hono';
 import { methodNotAllowed } from 'hono/method-not-allowed';
 import { requestId } from 'hono/request-id';
+import { Hono } from 'hono/tiny';
 import type { AppEnv } from './http/env.ts';
-import { successEnvelope } from './http/envelope.ts';
 import { ApiError } from './http/errors.ts';
 import { handleError, respond } from './http/handle-error.ts';
 import { database } from './http/middleware/database.ts';
 import { requestLog } from './http/middleware/request-log.ts';
+import { documentationRoutes } from './openapi/routes.ts';
 import { webhooks } from './webhooks/routes.ts';
 
 export const app = new Hono<AppEnv>();
@@ -27,9 +27,9 @@ app.use(
 );
 app.use(database());
 
-// Unauthenticated, touches nothing: for load balancers, uptime checks and `npm run dev`'s readiness probe.
-app.get('/health', (c) => c.json(successEnvelope({ status: 'ok' })));
 app.route('/webhooks', webhooks);
+// Unauthenticated: the health probe, the OpenAPI document of every route above, the reference page.
+app.route('/', documentationRoutes());
 
 // Returned, not thrown: methodNotAllowed turns a 404 into a 405 only when no error was thrown.
 app.notFound((c) => respond(c, new ApiError('NOT_FOUND', 'No such endpoint')));

@@ -15,6 +15,10 @@ export interface ServiceConfig {
   rateLimits: {
     /** Webhook creations per API key. */
     create: RateLimitRule;
+    /** Reads (GET) per API key. */
+    read: RateLimitRule;
+    /** Writes other than create per API key. */
+    write: RateLimitRule;
     /** Key lookups that found no key, per client address. */
     unknownKeys: RateLimitRule;
   };
@@ -45,6 +49,8 @@ function parseConfig(env: Env): ServiceConfig {
     maxWebhooksPerAccount: positiveInteger(env.MAX_WEBHOOKS_PER_ACCOUNT, 100),
     rateLimits: {
       create: { limit: positiveInteger(env.CREATE_WEBHOOK_RATE_LIMIT, 60), periodSeconds: 60 },
+      read: { limit: positiveInteger(env.READ_RATE_LIMIT, 600), periodSeconds: 60 },
+      write: { limit: positiveInteger(env.WRITE_RATE_LIMIT, 120), periodSeconds: 60 },
       unknownKeys: { limit: positiveInteger(env.UNKNOWN_KEY_RATE_LIMIT, 20), periodSeconds: 60 },
     },
   };

@@ -366,21 +366,26 @@ describe('GET /health', () => {
 
 describe('routing', () => {
   it('404 NOT_FOUND for an unknown route', async () => {
-    for (const path of ['/', '/webhook', '/webhooks/123', '/v1/webhooks']) {
+    for (const path of ['/', '/webhook', '/v1/webhooks', `/webhooks/${crypto.randomUUID()}/nope`, '/docs/other.js']) {
       const response = await fetchWithEnv(new Request(`${API_ORIGIN}${path}`, { method: 'POST' }), {});
       await expectError(response, 404, 'NOT_FOUND');
     }
   });
 
-  it.each(['GET', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])(
-    '405 METHOD_NOT_ALLOWED for %s /webhooks, with Allow',
-    async (method) => {
-      const response = await fetchWithEnv(new Request(`${API_ORIGIN}/webhooks`, { method }), {});
-      const body = await expectError(response, 405, 'METHOD_NOT_ALLOWED');
-      expect(response.headers.get('Allow')).toBe('POST');
-      expect(body.error.details).toEqual({ allowedMethods: ['POST'] });
-    },
-  );
+  it.each([
+    ['PUT', '/webhooks', ['GET', 'HEAD', 'POST']],
+    ['DELETE', '/webhooks', ['GET', 'HEAD', 'POST']],
+    ['OPTIONS', '/webhooks', ['GET', 'HEAD', 'POST']],
+    ['POST', `/webhooks/${crypto.randomUUID()}`, ['GET', 'HEAD', 'PATCH', 'DELETE']],
+    ['PUT', `/webhooks/${crypto.randomUUID()}`, ['GET', 'HEAD', 'PATCH', 'DELETE']],
+    ['GET', `/webhooks/${crypto.randomUUID()}/rotate-secret`, ['POST']],
+    ['DELETE', '/openapi.json', ['GET', 'HEAD']],
+  ])('405 METHOD_NOT_ALLOWED for %s %s, with Allow', async (method, path, allowed) => {
+    const response = await fetchWithEnv(new Request(`${API_ORIGIN}${path}`, { method }), {});
+    const body = await expectError(response, 405, 'METHOD_NOT_ALLOWED');
+    expect(response.headers.get('Allow')?.split(', ').sort()).toEqual([...allowed].sort());
+    expect((body.error.details as { allowedMethods: string[] }).allowedMethods.sort()).toEqual([...allowed].sort());
+  });
 });
 
 describe('500 INTERNAL_ERROR', () => {

@@ -111,6 +111,11 @@ export const webhooks = pgTable(
     headerValuesSealed: text('header_values_sealed'),
     /** AES-256-GCM sealed signing secret. */
     signingSecretSealed: text('signing_secret_sealed').notNull(),
+    /** The secret before the last rotation, still signing deliveries until previous_secret_expires_at. */
+    previousSigningSecretSealed: text('previous_signing_secret_sealed'),
+    previousSecretExpiresAt: timestamp('previous_secret_expires_at', { withTimezone: true, mode: 'date' }),
+    /** Bumped by every change to the row: the ETag, and what If-Match compares. */
+    revision: integer('revision').notNull().default(1),
     isActive: boolean('is_active').notNull().default(true),
     maxRetries: integer('max_retries').notNull().default(3),
     timeoutMs: integer('timeout_ms').notNull().default(30_000),
@@ -120,7 +125,8 @@ export const webhooks = pgTable(
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull(),
   },
   (t) => [
-    index('webhooks_account_id_idx').on(t.accountId),
+    // Listing, newest first, resumes from a (created_at, id) cursor.
+    index('webhooks_account_created_idx').on(t.accountId, t.createdAt.desc(), t.id.desc()),
     // A webhook can only ever point at a company of its own account. No cascade: deleting a company
     // must go through the webhooks first, so accounts.webhook_count stays true.
     foreignKey({

@@ -4,7 +4,7 @@ import type { CacheOutcome } from '../auth/token-cache.ts';
 import type { Database } from '../db/client.ts';
 import type { IdempotentRequest } from '../idempotency/idempotency-key.ts';
 import type { LogFields } from '../lib/log.ts';
-import type { LimiterSource } from '../lib/rate-limit.ts';
+import type { LimiterSource, LimitVerdict } from '../lib/rate-limit.ts';
 import type { ErrorCode } from './errors.ts';
 
 export interface AppEnv {
@@ -12,8 +12,10 @@ export interface AppEnv {
   Variables: RequestIdVariables & {
     /** The request's database, built on first use. */
     db: () => Database;
-    /** Set by `authenticate`. */
+    /** Set by `admit`. */
     apiKey: ApiKey;
+    /** The key's rate-limit count, started by `admit` while the key is looked up. */
+    rateLimitCount?: Promise<LimitVerdict>;
     /** The parsed JSON body, set by `jsonBody`. */
     body?: unknown;
     /** Set by `idempotencyKey` when the request carries one. */

@@ -1,25 +1,47 @@
-import type { WebhookEvent } from '../events/event-types.ts';
+import * as z from 'zod/mini';
+import { WEBHOOK_EVENTS, type WebhookEvent } from '../events/event-types.ts';
 
-/** A webhook as the API returns it. Header values are never returned, the signing secret only on create. */
-export interface Webhook {
-  id: string;
-  url: string;
-  events: WebhookEvent[];
-  name: string | null;
-  description: string | null;
-  companyId: string | null;
-  headers: { name: string; isMasked: true }[];
-  isActive: boolean;
-  apiKeyId: string;
-  maxRetries: number;
-  timeoutMs: number;
-  consecutiveFailures: number;
-  circuitOpenedAt: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
+const timestamp = z.string().check(z.meta({ format: 'date-time' }));
 
-/** The create response: the only one that ever carries `signingSecret`. */
+/**
+ * A webhook as the API returns it: the shape every route answers with, and the OpenAPI document's
+ * Webhook schema. Header values are never returned, the signing secret only on create.
+ */
+const webhookShape = {
+  id: z.string().check(z.meta({ format: 'uuid' })),
+  url: z.string().check(z.meta({ format: 'uri' })),
+  events: z.array(z.enum(WEBHOOK_EVENTS)),
+  name: z.nullable(z.string()),
+  description: z.nullable(z.string()),
+  companyId: z.nullable(z.string().check(z.meta({ format: 'uuid' }))),
+  headers: z.array(z.object({ name: z.string(), isMasked: z.literal(true) })),
+  isActive: z.boolean(),
+  apiKeyId: z.string().check(z.meta({ format: 'uuid' })),
+  maxRetries: z.int(),
+  timeoutMs: z.int(),
+  consecutiveFailures: z.int(),
+  circuitOpenedAt: z.nullable(timestamp),
+  createdAt: timestamp,
+  updatedAt: timestamp,
+};
+
+export const webhookResource = z.object(webhookShape).check(z.meta({ id: 'Webhook' }));
+
+export type Webhook = z.output<typeof webhookResource>;
+
+/** The create response: the webhook, with the signing secret, shown this once. */
+export const createdWebhookResource = z
+  .object({
+    ...webhookShape,
+    signingSecret: z
+      .string()
+      .check(
+        z.meta({ description: '64 hex characters; the HMAC key is this string base64-decoded (Standard Webhooks)' }),
+      ),
+  })
+  .check(z.meta({ id: 'CreatedWebhook' }));
+
+/** The create response: the only one that ever carries `signingSecret`, second in the object. */
 export type CreatedWebhook = Pick<Webhook, 'id'> & { signingSecret: string } & Omit<Webhook, 'id'>;
 
 /** The stored columns the resource is made of. */

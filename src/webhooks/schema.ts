@@ -18,6 +18,8 @@ export const LIMITS = {
 
 /** Any 8-4-4-4-12 hex UUID, in either case: the forms Postgres' uuid type reads. */
 export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** The same, for JSON Schema, which has no case-insensitive flag. */
+const UUID_SCHEMA_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
 
 /** Length in Unicode characters (code points), the way Postgres counts, not UTF-16 units. */
 export function characterCount(value: string): number {
@@ -51,6 +53,8 @@ function text(min: number, max: number, forbidden?: { pattern: RegExp; message: 
         });
       if (forbidden?.pattern.test(value)) ctx.issues.push({ code: 'custom', input: value, message: forbidden.message });
     }),
+    // The same bounds for the OpenAPI document: JSON Schema counts code points too.
+    z.meta({ minLength: min, maxLength: max }),
   );
 }
 
@@ -89,13 +93,16 @@ const url = text(1, LIMITS.urlLength).check(
         message: `Must be at most ${LIMITS.urlLength} characters once normalised (percent-encoding makes it ${check.url.href.length})`,
       });
   }),
+  z.meta({ format: 'uri' }),
 );
 
+/** One of the event types; refused with a message that lists them, but never echoes more than a glimpse. */
 const event = z.string(typeError('an event type')).check(
   z.refine((value) => (WEBHOOK_EVENTS as readonly string[]).includes(value), {
     error: (issue) =>
       `Unknown event type ${JSON.stringify(excerpt(String(issue.input)))}; expected one of ${WEBHOOK_EVENTS.join(', ')}`,
   }),
+  z.meta({ enum: [...WEBHOOK_EVENTS] }),
 );
 
 const events = boundedArray(event, {
@@ -113,6 +120,7 @@ const headerName = text(1, LIMITS.headerNameLength, {
     const problem = reservedHeaderProblem(excerpt(value));
     if (problem) ctx.issues.push({ code: 'custom', input: value, message: problem });
   }),
+  z.meta({ pattern: "^[!#$%&'*+\\-.^_`|~0-9A-Za-z]+$", description: 'An RFC 9110 token; reserved names are refused' }),
 );
 
 const header = z.strictObject(
@@ -122,7 +130,7 @@ const header = z.strictObject(
       pattern: NOT_FIELD_VALUE_CHARACTER,
       message:
         'Must contain only visible ASCII, spaces, tabs and characters U+0080–U+00FF (RFC 9110 field values); no CR, LF or other control characters',
-    }),
+    }).check(z.meta({ pattern: '^[\\t\\x20-\\x7e\\x80-\\xff]+$', writeOnly: true })),
   },
   typeError('an object with "name" and "value"'),
 );
@@ -151,16 +159,20 @@ const headers = boundedArray(header, { min: 0, max: LIMITS.headerCount, noun: 'h
   ),
 );
 
+const name = text(1, LIMITS.nameLength, NUL);
+const description = text(0, LIMITS.descriptionLength, NUL);
+const companyId = z
+  .string(typeError('a UUID string'))
+  .check(z.regex(UUID_PATTERN, 'Must be a UUID'), z.meta({ pattern: UUID_SCHEMA_PATTERN, format: 'uuid' }));
+
 export const createWebhookSchema = z.strictObject(
   {
     url,
     events,
     // null is accepted wherever a response shows null, so a client can send back what it read.
-    name: z.optional(z.nullable(text(1, LIMITS.nameLength, NUL))),
-    description: z.optional(z.nullable(text(0, LIMITS.descriptionLength, NUL))),
-    companyId: z.optional(
-      z.nullable(z.string(typeError('a UUID string')).check(z.regex(UUID_PATTERN, 'Must be a UUID'))),
-    ),
+    name: z.optional(z.nullable(name)),
+    description: z.optional(z.nullable(description)),
+    companyId: z.optional(z.nullable(companyId)),
     headers: z.optional(headers),
   },
   typeError('an object'),
@@ -168,3 +180,73 @@ export const createWebhookSchema = z.strictObject(
 
 export type CreateWebhookBody = z.output<typeof createWebhookSchema>;
 export type CustomHeader = { name: string; value: string };
+
+/** PATCH: any non-empty subset of the fields a webhook's owner may change, under the create rules. */
+export const updateWebhookSchema = z
+  .strictObject(
+    {
+      url: z.optional(url),
+      events: z.optional(events),
+      name: z.optional(z.nullable(name)),
+      description: z.optional(z.nullable(description)),
+      headers: z.optional(headers),
+      isActive: z.optional(z.boolean(typeError('true or false'))),
+      // Named, so the answer says why rather than "unknown field".
+      companyId: z.optional(
+        z
+          .custom<never>(() => false, 'Cannot be changed; create a new webhook for another company')
+          .check(z.meta({ not: {}, description: 'Cannot be changed: create a new webhook for another company' })),
+      ),
+    },
+    typeError('an object'),
+  )
+  .check(
+    z.refine((body) => Object.keys(body).length > 0, {
+      error: 'Send at least one of url, events, name, description, headers, isActive',
+      // An unknown field is already its own issue; an empty body is the only other way to get here.
+      when: (payload) => payload.issues.length === 0,
+    }),
+    z.meta({ minProperties: 1 }),
+  );
+
+export type UpdateWebhookBody = z.output<typeof updateWebhookSchema>;
+
+export const MAX_GRACE_PERIOD_SECONDS = 7 * 24 * 60 * 60;
+export const DEFAULT_GRACE_PERIOD_SECONDS = 24 * 60 * 60;
+
+/** POST /webhooks/{id}/rotate-secret; the body is optional. */
+export const rotateSecretSchema = z.strictObject(
+  {
+    gracePeriodSeconds: z.optional(
+      z
+        .int(typeError('an integer number of seconds'))
+        .check(
+          z.minimum(0, 'Must be at least 0'),
+          z.maximum(MAX_GRACE_PERIOD_SECONDS, `Must be at most ${MAX_GRACE_PERIOD_SECONDS} (7 days)`),
+        ),
+    ),
+  },
+  typeError('an object'),
+);
+
+export const MAX_PAGE_SIZE = 100;
+
+/** GET /webhooks query parameters: each a single string, as URLs carry them. */
+export const listWebhooksQuery = z.strictObject({
+  companyId: z.optional(companyId),
+  isActive: z.optional(z.enum(['true', 'false'], { error: 'Must be true or false' })),
+  event: z.optional(event),
+  limit: z.optional(
+    z.string(typeError('an integer')).check(
+      z.refine((value) => /^\d{1,3}$/.test(value) && Number(value) >= 1 && Number(value) <= MAX_PAGE_SIZE, {
+        error: `Must be an integer from 1 to ${MAX_PAGE_SIZE}`,
+      }),
+      z.meta({ pattern: '^[0-9]{1,3}$', description: `Page size, 1 to ${MAX_PAGE_SIZE} (default ${MAX_PAGE_SIZE})` }),
+    ),
+  ),
+  cursor: z.optional(
+    z.string(typeError('a cursor from nextCursor')).check(z.maxLength(1024, 'Is not a cursor this API issued')),
+  ),
+});
+
+export type ListWebhooksQuery = z.output<typeof listWebhooksQuery>;

@@ -65,3 +65,301 @@ export async function insertWebhook(
   if (!outcome.company_accessible) return { kind: 'company-inaccessible' };
   return { kind: 'limit-reached', limit: outcome.webhook_limit };
 }
+
+/** What a webhook read or update sees: the resource's columns, and its revision (the ETag). */
+export interface StoredWebhook extends WebhookRow {
+  revision: number;
+}
+
+/** Who is asking: a key reaches its own account's webhooks, and a restricted key only some of them. */
+export interface Reader {
+  accountId: string;
+  apiKeyId: string;
+  /** null: every company of the account (webhooks/access.ts). */
+  companyIds: string[] | null;
+}
+
+const RESOURCE_COLUMNS = sql`id, api_key_id, company_id, url, events::text[] as events, name, description, header_names,
+  is_active, max_retries, timeout_ms, consecutive_failures, circuit_opened_at, created_at, updated_at, revision`;
+
+type Timestamp = Date | string;
+const toDate = (value: Timestamp) => (value instanceof Date ? value : new Date(value));
+
+/** A row as db.execute (or json_agg) returns it. */
+type RawWebhook = {
+  id: string;
+  api_key_id: string;
+  company_id: string | null;
+  url: string;
+  events: string[];
+  name: string | null;
+  description: string | null;
+  header_names: string[];
+  is_active: boolean;
+  max_retries: number;
+  timeout_ms: number;
+  consecutive_failures: number;
+  circuit_opened_at: Timestamp | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  revision: number;
+};
+
+function fromRaw(raw: RawWebhook): StoredWebhook {
+  return {
+    id: raw.id,
+    apiKeyId: raw.api_key_id,
+    companyId: raw.company_id,
+    url: raw.url,
+    events: raw.events as StoredWebhook['events'],
+    name: raw.name,
+    description: raw.description,
+    headerNames: raw.header_names,
+    isActive: raw.is_active,
+    maxRetries: raw.max_retries,
+    timeoutMs: raw.timeout_ms,
+    consecutiveFailures: raw.consecutive_failures,
+    circuitOpenedAt: raw.circuit_opened_at === null ? null : toDate(raw.circuit_opened_at),
+    createdAt: toDate(raw.created_at),
+    updatedAt: toDate(raw.updated_at),
+    revision: raw.revision,
+  };
+}
+
+/**
+ * True where the reader may see the webhook `alias`: its own account (every query filters on that
+ * first), then for a restricted key only its companies' webhooks and the account-wide ones it created.
+ */
+function reachable(reader: Reader, alias: SQL): SQL {
+  if (reader.companyIds === null) return sql`true`;
+  return sql`(${alias}.company_id = any(${sql.param(reader.companyIds)}::uuid[])
+    or (${alias}.company_id is null and ${alias}.api_key_id = ${reader.apiKeyId}::uuid))`;
+}
+
+/** Why a statement aimed at one webhook did not act on it; otherwise what it returned. */
+export type Targeted<T> =
+  | { kind: 'done'; value: T }
+  | { kind: 'not-found' }
+  | { kind: 'forbidden' }
+  | { kind: 'precondition-failed'; revision: number };
+
+export async function findWebhook(db: Database, reader: Reader, id: string): Promise<Targeted<StoredWebhook>> {
+  const result = await db.execute<RawWebhook & { reachable: boolean }>(sql`
+    select ${RESOURCE_COLUMNS}, ${reachable(reader, sql`w`)} as reachable
+    from ${webhooks} w where w.id = ${id}::uuid and w.account_id = ${reader.accountId}::uuid`);
+  const [row] = result.rows;
+  if (!row) return { kind: 'not-found' };
+  if (!row.reachable) return { kind: 'forbidden' };
+  return { kind: 'done', value: fromRaw(row) };
+}
+
+export interface ListFilters {
+  companyId?: string;
+  isActive?: boolean;
+  event?: string;
+}
+
+export interface ListPosition {
+  createdAt: string;
+  id: string;
+}
+
+export interface WebhookPage {
+  total: number;
+  webhooks: StoredWebhook[];
+  /** Where the next page starts, when there is one. */
+  next: ListPosition | undefined;
+}
+
+/**
+ * One page of the reader's webhooks, newest first, and how many there are in all: one statement. The
+ * page reads one row more than it returns, to know whether another page follows.
+ */
+export async function listWebhooks(
+  db: Database,
+  reader: Reader,
+  filters: ListFilters,
+  limit: number,
+  after: ListPosition | undefined,
+): Promise<WebhookPage> {
+  const conditions: SQL[] = [sql`w.account_id = ${reader.accountId}::uuid`, reachable(reader, sql`w`)];
+  if (filters.companyId !== undefined) conditions.push(sql`w.company_id = ${filters.companyId}::uuid`);
+  if (filters.isActive !== undefined) conditions.push(sql`w.is_active = ${filters.isActive}`);
+  if (filters.event !== undefined) conditions.push(sql`${filters.event}::webhook_event = any(w.events)`);
+  const resume = after ? sql`where (created_at, id) < (${after.createdAt}::timestamptz, ${after.id}::uuid)` : sql``;
+  const result = await db.execute<{ total: number; items: (RawWebhook & { created_at_exact: string })[] }>(sql`
+    with matching as (
+      select ${RESOURCE_COLUMNS}, created_at::text as created_at_exact
+      from ${webhooks} w where ${sql.join(conditions, sql` and `)}
+    ), page as (
+      select * from matching ${resume} order by created_at desc, id desc limit ${limit + 1}::int
+    )
+    select (select count(*) from matching)::int as total,
+      coalesce((select json_agg(page order by created_at desc, id desc) from page), '[]'::json) as items`);
+  const row = result.rows[0] ?? { total: 0, items: [] };
+  const items = typeof row.items === 'string' ? (JSON.parse(row.items) as typeof row.items) : row.items;
+  const page = items.slice(0, limit);
+  const last = page.at(-1);
+  return {
+    total: row.total,
+    webhooks: page.map(fromRaw),
+    next: items.length > limit && last ? { createdAt: last.created_at_exact, id: last.id } : undefined,
+  };
+}
+
+interface TargetedWrite {
+  reader: Reader;
+  id: string;
+  /** Revisions the client accepts (If-Match); the write happens only if the webhook is still at one. */
+  ifMatch?: number[] | undefined;
+}
+
+/**
+ * Wraps a write aimed at one webhook so that one statement also says why it did not happen: the
+ * webhook `target` is looked up (own account only), the `write` CTE (named `done`, acting on `w`
+ * joined to `target`) runs only if it is reachable and still at the expected revision, and `extra`
+ * CTEs may follow (an Idempotency-Key record, cancelled deliveries).
+ */
+async function targetedWrite<T>(
+  db: Database,
+  { reader, id, ifMatch }: TargetedWrite,
+  write: (guard: SQL) => SQL,
+  map: (done: Record<string, unknown>) => T,
+  extra: SQL[] = [],
+): Promise<Targeted<T>> {
+  const guard = sql`${reachable(reader, sql`target`)}${
+    ifMatch === undefined ? sql`` : sql` and w.revision = any(${sql.param(ifMatch)}::int[])`
+  }`;
+  const result = await db.execute<{
+    found: boolean;
+    reachable: boolean;
+    revision: number | null;
+    done: Record<string, unknown> | string | null;
+  }>(sql`
+    with target as (
+      select id, company_id, api_key_id, revision from ${webhooks}
+      where id = ${id}::uuid and account_id = ${reader.accountId}::uuid
+    ), done as (${write(guard)})${extra.length > 0 ? sql`, ${sql.join(extra, sql`, `)}` : sql``}
+    select exists (select 1 from target) as found,
+      coalesce((select ${reachable(reader, sql`target`)} from target), false) as reachable,
+      (select revision from target) as revision,
+      (select row_to_json(done) from done) as done`);
+  const row = result.rows[0];
+  if (!row?.found) return { kind: 'not-found' };
+  if (!row.reachable) return { kind: 'forbidden' };
+  if (row.done === null) return { kind: 'precondition-failed', revision: row.revision ?? 0 };
+  const done = typeof row.done === 'string' ? (JSON.parse(row.done) as Record<string, unknown>) : row.done;
+  return { kind: 'done', value: map(done) };
+}
+
+const returnResource = sql`returning w.id, w.api_key_id, w.company_id, w.url, w.events::text[] as events, w.name,
+  w.description, w.header_names, w.is_active, w.max_retries, w.timeout_ms, w.consecutive_failures,
+  w.circuit_opened_at, w.created_at, w.updated_at, w.revision`;
+
+/** Column assignments for an update; `undefined` fields are left alone. */
+export interface WebhookChanges {
+  url?: string;
+  events?: string[];
+  name?: string | null;
+  description?: string | null;
+  headers?: { names: string[]; sealed: string | null };
+  isActive?: boolean;
+}
+
+function assignments(changes: WebhookChanges, updatedAt: Date): SQL {
+  const set: SQL[] = [sql`revision = w.revision + 1`, sql`updated_at = ${updatedAt.toISOString()}::timestamptz`];
+  if (changes.url !== undefined) set.push(sql`url = ${changes.url}`);
+  if (changes.events !== undefined) set.push(sql`events = ${sql.param(changes.events)}::webhook_event[]`);
+  if (changes.name !== undefined) set.push(sql`name = ${changes.name}`);
+  if (changes.description !== undefined) set.push(sql`description = ${changes.description}`);
+  if (changes.headers !== undefined) {
+    set.push(
+      sql`header_names = ${sql.param(changes.headers.names)}::text[]`,
+      sql`headers_sealed = ${changes.headers.sealed}`,
+      sql`header_values_sealed = null`,
+    );
+  }
+  if (changes.isActive !== undefined) set.push(sql`is_active = ${changes.isActive}`);
+  return sql.join(set, sql`, `);
+}
+
+/** PATCH: one statement; `updated_at` advances and the revision with it. */
+export function updateWebhook(
+  db: Database,
+  target: TargetedWrite,
+  changes: WebhookChanges,
+  updatedAt: Date,
+): Promise<Targeted<StoredWebhook>> {
+  return targetedWrite(
+    db,
+    target,
+    (guard) => sql`update ${webhooks} w set ${assignments(changes, updatedAt)} from target
+      where w.id = target.id and ${guard} ${returnResource}`,
+    (done) => fromRaw(done as unknown as RawWebhook),
+  );
+}
+
+/** Closes the circuit at once. Operational state, not configuration: `updated_at` stays. */
+export function resetCircuit(db: Database, target: TargetedWrite): Promise<Targeted<StoredWebhook>> {
+  return targetedWrite(
+    db,
+    target,
+    (guard) => sql`update ${webhooks} w set consecutive_failures = 0, circuit_opened_at = null,
+      revision = w.revision + 1 from target where w.id = target.id and ${guard} ${returnResource}`,
+    (done) => fromRaw(done as unknown as RawWebhook),
+  );
+}
+
+/**
+ * Deletes the webhook and frees its slot in the account's count in the same statement: the delete
+ * takes the webhook's row, then the account's, as a create takes the account's (store.insertWebhook),
+ * so the count and the rows agree whatever the interleaving.
+ */
+export function deleteWebhook(db: Database, target: TargetedWrite): Promise<Targeted<true>> {
+  return targetedWrite(
+    db,
+    target,
+    (guard) => sql`delete from ${webhooks} w using target where w.id = target.id and ${guard} returning w.id`,
+    () => true as const,
+    [
+      sql`slot as (
+        update ${accounts} set webhook_count = webhook_count - 1
+        where ${accounts.id} = ${target.reader.accountId}::uuid and exists (select 1 from done)
+      )`,
+    ],
+  );
+}
+
+export interface Rotation {
+  signingSecretSealed: string;
+  /** When the secret being replaced stops signing; null ends it now. */
+  previousSecretExpiresAt: Date | null;
+  updatedAt: Date;
+}
+
+/**
+ * Rotates the signing secret in one statement: the current one becomes the previous one (the one before
+ * it ends at once) and the new one is stored, sealed under the same context: both are this webhook's
+ * signing secrets. `remember` is the Idempotency-Key record, written only if the rotation is.
+ */
+export function rotateSigningSecret(
+  db: Database,
+  target: TargetedWrite,
+  rotation: Rotation,
+  remember: SQL | undefined,
+): Promise<Targeted<true>> {
+  const expiresAt = rotation.previousSecretExpiresAt?.toISOString() ?? null;
+  return targetedWrite(
+    db,
+    target,
+    (guard) => sql`update ${webhooks} w set
+        previous_signing_secret_sealed = case when ${expiresAt}::timestamptz is null then null else w.signing_secret_sealed end,
+        previous_secret_expires_at = ${expiresAt}::timestamptz,
+        signing_secret_sealed = ${rotation.signingSecretSealed},
+        updated_at = ${rotation.updatedAt.toISOString()}::timestamptz,
+        revision = w.revision + 1
+      from target where w.id = target.id and ${guard} returning w.id`,
+    () => true as const,
+    remember ? [remember] : [],
+  );
+}

@@ -45,6 +45,7 @@ export type StoredWebhook = {
   circuit_opened_at: string | null;
   created_at: string;
   updated_at: string;
+  revision: number;
   /** The whole row as Postgres would dump it. */
   dump: string;
 };

@@ -10,7 +10,7 @@ export const database = () =>
   createMiddleware<AppEnv>(async (c, next) => {
     let db: Database | undefined;
     c.set('db', () => {
-      db ??= createDatabase(c.env, `webhooks ${c.var.requestId}`);
+      db ??= createDatabase(c.env, `webhooks ${c.get('requestId')}`);
       return db;
     });
     await next();

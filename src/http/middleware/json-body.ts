@@ -1,4 +1,5 @@
 import { createMiddleware } from 'hono/factory';
+import { documented } from '../../openapi/describe.ts';
 import type { AppEnv } from '../env.ts';
 import { ApiError } from '../errors.ts';
 
@@ -27,6 +28,14 @@ async function readBody(request: Request, maxBytes: number): Promise<Uint8Array>
   const declared = Number(request.headers.get('Content-Length') ?? Number.NaN);
   if (declared > maxBytes) throw tooLarge(maxBytes);
   if (!request.body) return new Uint8Array();
+  // With a Content-Length the runtime delivers exactly that many bytes: read them in one native call.
+  if (Number.isInteger(declared)) {
+    try {
+      return new Uint8Array(await request.arrayBuffer());
+    } catch (error) {
+      throw new BodyAborted('request body stream failed', { cause: error });
+    }
+  }
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -61,38 +70,51 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
 /**
  * Content-Type, size, encoding, then syntax: refuses with 415, 413 or INVALID_JSON before validation
- * runs, and leaves the parsed object in `c.var.body`.
+ * runs, and leaves the parsed object in `c.get('body')`. With `optional`, a request with no body at all
+ * (no Content-Type, nothing to read) stands for `{}`.
  */
-export const jsonBody = (maxBytes: number) =>
-  createMiddleware<AppEnv>(async (c, next) => {
-    if (!isJsonContentType(c.req.header('Content-Type'))) {
-      throw new ApiError('UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json', {
-        details: { supportedMediaTypes: ['application/json'] },
-      });
-    }
-    let bytes: Uint8Array;
-    try {
-      bytes = await readBody(c.req.raw, maxBytes);
-    } catch (error) {
-      if (!(error instanceof BodyAborted)) throw error;
-      c.set('clientAbort', true);
-      throw new ApiError('INVALID_JSON', 'Request body ended before it was complete');
-    }
-    let text: string;
-    try {
-      text = strictUtf8.decode(bytes);
-    } catch {
-      throw new ApiError('INVALID_JSON', 'Request body is not valid UTF-8');
-    }
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      throw new ApiError('INVALID_JSON', 'Request body is not valid JSON');
-    }
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      throw new ApiError('INVALID_JSON', 'Request body must be a JSON object');
-    }
-    c.set('body', body);
-    await next();
-  });
+export const jsonBody = (maxBytes: number, { optional = false } = {}) =>
+  documented(
+    createMiddleware<AppEnv>(async (c, next) => {
+      const contentType = c.req.header('Content-Type');
+      if (
+        optional &&
+        contentType === undefined &&
+        (c.req.raw.body === null || c.req.header('Content-Length') === '0')
+      ) {
+        c.set('body', {});
+        return next();
+      }
+      if (!isJsonContentType(contentType)) {
+        throw new ApiError('UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json', {
+          details: { supportedMediaTypes: ['application/json'] },
+        });
+      }
+      let bytes: Uint8Array;
+      try {
+        bytes = await readBody(c.req.raw, maxBytes);
+      } catch (error) {
+        if (!(error instanceof BodyAborted)) throw error;
+        c.set('clientAbort', true);
+        throw new ApiError('INVALID_JSON', 'Request body ended before it was complete');
+      }
+      let text: string;
+      try {
+        text = strictUtf8.decode(bytes);
+      } catch {
+        throw new ApiError('INVALID_JSON', 'Request body is not valid UTF-8');
+      }
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        throw new ApiError('INVALID_JSON', 'Request body is not valid JSON');
+      }
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+        throw new ApiError('INVALID_JSON', 'Request body must be a JSON object');
+      }
+      c.set('body', body);
+      await next();
+    }),
+    { errors: ['UNSUPPORTED_MEDIA_TYPE', 'PAYLOAD_TOO_LARGE', 'INVALID_JSON'], body: { required: !optional } },
+  );

@@ -2,6 +2,7 @@ import type { MiddlewareHandler } from 'hono';
 import * as z from 'zod/mini';
 import type { $ZodIssue, $ZodType } from 'zod/v4/core';
 import { excerpt } from '../../lib/excerpt.ts';
+import { documented } from '../../openapi/describe.ts';
 import type { AppEnv } from '../env.ts';
 import { ApiError } from '../errors.ts';
 
@@ -43,12 +44,31 @@ function validationError(what: string, issues: ValidationIssue[]): ApiError {
 }
 
 /** Validates the parsed JSON body (`jsonBody` first); any failure is a 400 listing the issues. */
-export const validateBody = <T extends $ZodType>(
-  schema: T,
-): MiddlewareHandler<AppEnv, string, { in: { json: z.input<T> }; out: { json: z.output<T> } }> =>
-  async function validateBody(c, next) {
-    const result = z.safeParse(schema, c.var.body);
-    if (!result.success) throw validationError('Request body', toValidationIssues(result.error.issues));
-    c.req.addValidatedData('json', result.data as object);
-    await next();
-  };
+export const validateBody = <T extends $ZodType>(schema: T) =>
+  documented<MiddlewareHandler<AppEnv, string, { in: { json: z.input<T> }; out: { json: z.output<T> } }>>(
+    async (c, next) => {
+      const result = z.safeParse(schema, c.get('body'));
+      if (!result.success) throw validationError('Request body', toValidationIssues(result.error.issues));
+      c.req.addValidatedData('json', result.data as object);
+      await next();
+    },
+    { errors: ['VALIDATION_ERROR'], body: { schema } },
+  );
+
+/**
+ * Validates the query string: each parameter once, as a string; a repeated one is refused rather than
+ * silently taking one of its values. Issues are reported as `query.<name>`.
+ */
+export const validateQuery = <T extends $ZodType>(schema: T) =>
+  documented<MiddlewareHandler<AppEnv, string, { in: { query: z.input<T> }; out: { query: z.output<T> } }>>(
+    async (c, next) => {
+      const query = Object.fromEntries(
+        Object.entries(c.req.queries()).map(([name, values]) => [name, values.length === 1 ? values[0] : values]),
+      );
+      const result = z.safeParse(schema, query);
+      if (!result.success) throw validationError('Query', toValidationIssues(result.error.issues, 'query.'));
+      c.req.addValidatedData('query', result.data as object);
+      await next();
+    },
+    { errors: ['VALIDATION_ERROR'], query: schema },
+  );

@@ -1,0 +1,107 @@
+// The API's own description: GET /openapi.json (built from the routes by openapi/document.ts, at build
+// time) and GET /docs, an interactive reference (Scalar) whose browser bundle is a static asset of this
+// Worker: the page loads nothing from anywhere else. And GET /health.
+import type { Context, Hono } from 'hono';
+import { Hono as Router } from 'hono/tiny';
+import * as z from 'zod/mini';
+import type { AppEnv } from '../http/env.ts';
+import { successEnvelope } from '../http/envelope.ts';
+import { describe } from './describe.ts';
+
+export const API_VERSION = '1.0.0';
+
+const SCALAR_CONFIGURATION = {
+  url: '/openapi.json',
+  // Everything that would reach Scalar's or Google's servers stays off.
+  withDefaultFonts: false,
+  showDeveloperTools: 'never',
+  agent: { disabled: true },
+  mcp: { disabled: true },
+  hideClientButton: true,
+  documentDownloadType: 'json',
+};
+
+const DOCS_PAGE = `<!doctype html>
+<html lang="en">
+  <head>
+    <meta charset="utf-8" />
+    <meta name="viewport" content="width=device-width, initial-scale=1" />
+    <title>InstaView webhooks API reference</title>
+    <style>:root { --scalar-font: system-ui, sans-serif; --scalar-font-code: ui-monospace, monospace; }</style>
+  </head>
+  <body>
+    <div id="app"></div>
+    <script src="/docs/scalar.js"></script>
+    <script>Scalar.createApiReference('#app', ${JSON.stringify(SCALAR_CONFIGURATION)});</script>
+  </body>
+</html>
+`;
+
+/** Only this origin, for scripts, styles, data and fonts. */
+const DOCS_POLICY =
+  "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; " +
+  "font-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+const TAGS = ['Service'];
+
+/**
+ * A file of public/, made before every npm script (scripts/docs-assets.mjs): the OpenAPI document is
+ * built there from this app's routes so that its generator stays out of the Worker's bundle.
+ */
+async function fromAssets(c: Context<AppEnv>, path: string, type: string): Promise<Response> {
+  const asset = await c.env.ASSETS.fetch(new Request(new URL(path, c.req.url)));
+  if (!asset.ok) return c.text(`${path} is missing from the assets; run any npm script to build it`, 503);
+  return new Response(asset.body, { headers: { 'Content-Type': type, 'Cache-Control': 'public, max-age=300' } });
+}
+
+/** The routes that describe the API and report on the service. */
+export function documentationRoutes(): Hono<AppEnv> {
+  const routes = new Router<AppEnv>();
+
+  routes.get(
+    '/openapi.json',
+    describe({
+      operationId: 'getOpenApiDocument',
+      summary: 'This document',
+      tags: TAGS,
+      responses: { 200: { description: 'The OpenAPI 3.1 document (not in the envelope)' } },
+    }),
+    (c) => fromAssets(c, '/openapi.json', 'application/json'),
+  );
+
+  routes.get(
+    '/docs',
+    describe({
+      operationId: 'getDocs',
+      summary: 'The interactive API reference',
+      tags: TAGS,
+      responses: { 200: { description: 'An HTML page (Scalar), served with everything it needs' } },
+    }),
+    (c) => c.html(DOCS_PAGE, 200, { 'Content-Security-Policy': DOCS_POLICY }),
+  );
+
+  routes.get(
+    '/docs/scalar.js',
+    describe({
+      operationId: 'getDocsScript',
+      summary: 'The reference page’s script',
+      tags: TAGS,
+      responses: { 200: { description: 'JavaScript: @scalar/api-reference’s browser bundle, pinned' } },
+    }),
+    (c) => fromAssets(c, '/docs/scalar.js', 'text/javascript'),
+  );
+
+  routes.get(
+    '/health',
+    describe({
+      operationId: 'getHealth',
+      summary: 'Liveness',
+      description: 'Unauthenticated and touches nothing: for load balancers, uptime checks and npm run dev.',
+      tags: TAGS,
+      responses: { 200: { description: 'The service is up', data: z.object({ status: z.literal('ok') }) } },
+    }),
+    (c) => c.json(successEnvelope({ status: 'ok' })),
+  );
+
+  return routes;
+}
