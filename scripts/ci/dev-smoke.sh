@@ -89,6 +89,49 @@ grep -q '"clientAbort":true' "$log" || { tail -20 "$log"; fail 'a client abort w
 ! grep -q '"status":500' "$log" || { tail -20 "$log"; fail 'something answered 500'; }
 echo 'dev-smoke: a client hanging up mid-body is logged as a client abort'
 
+# The README walkthrough's lifecycle, as written there: create, get (ETag), list, patch with If-Match,
+# rotate, reset the circuit, delete.
+API=http://127.0.0.1:8787
+KEY=$dev_token
+auth=(-H "Authorization: Bearer $KEY")
+json=(-H 'Content-Type: application/json')
+data() { node -e "const b=JSON.parse(require('fs').readFileSync(0,'utf8')); process.stdout.write(String(('$1'.split('.').reduce((v,k)=>v?.[k], b.data))))"; }
+created=$(curl -sS -X POST $API/webhooks "${auth[@]}" "${json[@]}" \
+  -d '{"url":"https://ats.example.com/hooks/instaview","events":["INTERVIEW_COMPLETED","ANALYSIS_FAILED"],"name":"ATS sync","headers":[{"name":"Authorization","value":"Bearer partner-token"}]}')
+ID=$(echo "$created" | data id)
+etag=$(curl -sS -o /dev/null -D - $API/webhooks/$ID "${auth[@]}" | tr -d '\r' | sed -n 's/^etag: //Ip')
+[ "$etag" = '"1"' ] || fail "GET /webhooks/{id} ETag was $etag"
+[ "$(curl -sS "$API/webhooks?event=ANALYSIS_FAILED&limit=10" "${auth[@]}" | data data.0.id)" = "$ID" ] || fail 'the new webhook is not listed first'
+patched=$(curl -sS -X PATCH $API/webhooks/$ID "${auth[@]}" "${json[@]}" -H 'If-Match: "1"' -d '{"events":["INTERVIEW_COMPLETED"],"description":"synced nightly"}')
+[ "$(echo "$patched" | data description)" = 'synced nightly' ] || fail "PATCH answered $patched"
+stale=$(curl -sS -o /dev/null -w '%{http_code}' -X PATCH $API/webhooks/$ID "${auth[@]}" "${json[@]}" -H 'If-Match: "1"' -d '{"name":"x"}')
+[ "$stale" = 412 ] || fail "a stale If-Match answered $stale"
+rotated=$(curl -sS -X POST $API/webhooks/$ID/rotate-secret "${auth[@]}" "${json[@]}" -d '{"gracePeriodSeconds":3600}')
+[ -n "$(echo "$rotated" | data previousSecretExpiresAt)" ] || fail "rotate answered $rotated"
+[ "$(curl -sS -X POST $API/webhooks/$ID/reset-circuit "${auth[@]}" | data consecutiveFailures)" = 0 ] || fail 'reset-circuit'
+[ "$(curl -sS -o /dev/null -w '%{http_code}' -X DELETE $API/webhooks/$ID "${auth[@]}")" = 204 ] || fail 'DELETE'
+[ "$(curl -sS -o /dev/null -w '%{http_code}' -X DELETE $API/webhooks/$ID "${auth[@]}")" = 404 ] || fail 'second DELETE'
+echo 'dev-smoke: README walkthrough: create, get with ETag, list, PATCH with If-Match (412 when stale), rotate, reset, delete'
+
+# GET /docs in a real browser, with every host but this one unresolvable: the reference renders the routes.
+if command -v chromium >/dev/null; then
+  profile=$(mktemp -d)
+  browse() {
+    chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking \
+      --disable-component-update --disable-sync --user-data-dir="$profile" --virtual-time-budget=15000 \
+      '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1' "$@" 2>/dev/null
+  }
+  dom=$(browse --dump-dom $API/docs)
+  for summary in 'Create a webhook' 'List webhooks' 'Get a webhook' 'Update a webhook' 'Delete a webhook' 'Rotate a webhook'; do
+    echo "$dom" | grep -q "$summary" || fail "/docs rendered without \"$summary\""
+  done
+  shot=${TMPDIR:-/tmp}/webhooks-docs.png
+  browse --window-size=1280,900 --screenshot="$shot" $API/docs >/dev/null
+  echo "dev-smoke: /docs renders every route in headless Chromium, offline (screenshot: $shot, $(wc -c <"$shot") bytes)"
+else
+  echo 'dev-smoke: chromium not installed; /docs not checked in a browser'
+fi
+
 # A second npm run dev says why in one line, without a stack trace.
 if second=$(npm run -s dev 2>&1); then fail 'a second npm run dev started'; fi
 echo "$second" | grep -q 'already running' || fail "second npm run dev said: $second"
