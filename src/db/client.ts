@@ -25,15 +25,25 @@ export function isLoopbackHost(hostname: string): boolean {
   return LOOPBACK_HOST.test(hostname);
 }
 
+/** A setting that makes the database unusable; the request's log line names it (never its value). */
+export class DatabaseConfigurationError extends Error {
+  override name = 'DatabaseConfigurationError';
+  readonly setting = 'DATABASE_URL';
+}
+
+const NEON_HOST = /\.neon\.tech$/;
+
 /**
- * Where the driver sends a connection string's statements. Neon's own rule (https://api.<host minus
- * its first label>/sql) for every real host, so production always uses TLS; plain http only to a
+ * Where the driver sends a connection string's statements. For a Neon host, Neon's own rule
+ * (https://api.<host minus its first label>/sql), so production always uses TLS; plain http only to a
  * stand-in on this very machine (scripts/local/neon-http-endpoint.ts), which a deployed Worker could
- * not reach anyway. Decided by the connection string alone: no setting can turn TLS off.
+ * not reach anyway. Decided by the connection string alone: no setting can turn TLS off. Any other
+ * host is refused: its derived endpoint would be someone else's server, handed the password.
  */
 export function sqlEndpoint(hostname: string, port: string | number | undefined): string {
   if (isLoopbackHost(hostname)) return `http://${hostname}${port ? `:${port}` : ''}/sql`;
-  return `https://${hostname.replace(/^[^.]+\./, 'api.')}/sql`;
+  if (NEON_HOST.test(hostname)) return `https://${hostname.replace(/^[^.]+\./, 'api.')}/sql`;
+  throw new DatabaseConfigurationError('DATABASE_URL must be a Neon connection string (a host under neon.tech)');
 }
 
 // The driver reads these two on every query. Both are pure functions of their arguments, so one
@@ -51,6 +61,8 @@ neonConfig.fetchFunction = (input: Request | string | URL, init?: RequestInit) =
 export function createDatabase(env: { DATABASE_URL: string }, applicationName: string): Database {
   let connectionString = env.DATABASE_URL;
   const url = URL.canParse(connectionString) ? new URL(connectionString) : undefined;
+  // Checked here, before any statement, so a wrong setting is named as such rather than a network error.
+  sqlEndpoint(url?.hostname ?? '', url?.port);
   if (url && isLoopbackHost(url.hostname)) {
     url.searchParams.set('application_name', applicationName);
     connectionString = url.toString();

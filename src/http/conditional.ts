@@ -9,13 +9,14 @@ export function entityTag(revision: number): string {
 /**
  * The revisions an If-Match header accepts: undefined when the header is absent or `*` (any current
  * representation, and the resource must exist anyway); an empty list when nothing it names can match
- * (weak tags never do under strong comparison; nor does a malformed value).
+ * (a malformed value). A weak tag (W/"3") counts as its revision: Cloudflare's edge turns strong ETags
+ * weak when it compresses a response, and the revision names the webhook's state exactly either way.
  */
 export function acceptedRevisions(header: string | undefined): number[] | undefined {
   if (header === undefined || header.trim() === '*') return undefined;
   const revisions: number[] = [];
   for (const tag of header.split(',')) {
-    const match = /^\s*"(\d{1,9})"\s*$/.exec(tag);
+    const match = /^\s*(?:W\/)?"(\d{1,9})"\s*$/.exec(tag);
     if (match) revisions.push(Number(match[1]));
   }
   return revisions;

@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
+import { DatabaseConfigurationError } from '../db/client.ts';
 import { isDatabaseUnavailable } from '../db/errors.ts';
 import { describeError } from '../lib/log.ts';
 import type { AppEnv } from './env.ts';
@@ -19,6 +20,10 @@ export function respond(c: Context<AppEnv>, error: ApiError): Response {
  */
 export function handleError(error: Error, c: Context<AppEnv>): Response {
   if (error instanceof ApiError) return respond(c, error);
+  if (error instanceof DatabaseConfigurationError) {
+    c.set('failure', { failure: 'database misconfigured', setting: error.setting });
+    return respond(c, serviceUnavailable(RETRY_AFTER_SECONDS));
+  }
   if (isDatabaseUnavailable(error)) {
     c.set('failure', { failure: 'database unavailable', ...describeError(error) });
     return respond(c, serviceUnavailable(RETRY_AFTER_SECONDS));

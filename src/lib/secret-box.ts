@@ -1,5 +1,5 @@
 // Envelope for secrets kept in Postgres: AES-256-GCM with a random 96-bit IV, the record it belongs to
-// bound as additional data (a sealed value copied to another row or column fails to open), and the id
+// bound as additional data (a sealed value copied to a context it was not sealed for fails to open), and the id
 // of the key that sealed it, so keys can rotate: new values use the first key, old ones still open.
 //
 // Stored form: "v1.<keyId>.<base64url iv>.<base64url ciphertext+tag>"

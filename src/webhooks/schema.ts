@@ -248,5 +248,3 @@ export const listWebhooksQuery = z.strictObject({
     z.string(typeError('a cursor from nextCursor')).check(z.maxLength(1024, 'Is not a cursor this API issued')),
   ),
 });
-
-export type ListWebhooksQuery = z.output<typeof listWebhooksQuery>;

@@ -1,6 +1,7 @@
 // What a webhook keeps sealed (lib/secret-box.ts): its signing secret and its custom headers. Each value
 // is bound, as additional data, to its webhook and to what it is, so a sealed value copied to another
-// row or column fails to open.
+// webhook, or from secrets to headers, fails to open. The current and the previous signing secret share
+// one context on purpose: a rotation moves the sealed current one to the previous column as it is.
 import { toHex } from '../lib/encoding.ts';
 import type { SecretBox } from '../lib/secret-box.ts';
 import type { CustomHeader } from './schema.ts';

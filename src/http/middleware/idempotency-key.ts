@@ -4,7 +4,10 @@ import { documented } from '../../openapi/describe.ts';
 import type { AppEnv } from '../env.ts';
 import { ApiError } from '../errors.ts';
 
-/** Reads an optional Idempotency-Key and fingerprints the (already parsed and validated) request it came with. */
+/**
+ * Reads an optional Idempotency-Key and fingerprints the (already parsed and validated) request it came
+ * with. The path is lowercased: ids in it are UUIDs, whatever case the client wrote them in.
+ */
 export const idempotencyKey = () =>
   documented(
     createMiddleware<AppEnv>(async (c, next) => {
@@ -17,7 +20,7 @@ export const idempotencyKey = () =>
         }
         c.set('idempotency', {
           key,
-          fingerprint: await requestFingerprint(c.req.method, c.req.path, c.get('body') ?? {}),
+          fingerprint: await requestFingerprint(c.req.method, c.req.path.toLowerCase(), c.get('body') ?? {}),
         });
       }
       await next();

@@ -70,8 +70,8 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
 /**
  * Content-Type, size, encoding, then syntax: refuses with 415, 413 or INVALID_JSON before validation
- * runs, and leaves the parsed object in `c.get('body')`. With `optional`, a request with no body at all
- * (no Content-Type, nothing to read) stands for `{}`.
+ * runs, and leaves the parsed object in `c.get('body')`. With `optional`, a request with no body (with
+ * or without a Content-Type) stands for `{}`.
  */
 export const jsonBody = (maxBytes: number, { optional = false } = {}) =>
   documented(
