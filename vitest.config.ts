@@ -4,6 +4,9 @@ import { defineConfig } from 'vitest/config';
 // A fresh key ring per run: tests must never depend on a particular key.
 const encryptionKey = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64');
 
+/** The operator token POST /events takes in tests (test/support/deliveries.ts sends it). */
+export const TEST_PUBLISH_TOKEN = 'test-publish-token';
+
 // wrangler's "Using secrets defined in process.env" is an info line printed once per test file.
 process.env.WRANGLER_LOG ??= 'warn';
 
@@ -13,6 +16,7 @@ export default defineConfig({
       const secrets = {
         DATABASE_URL: inject('databaseUrl'),
         ENCRYPTION_KEYS: `test:${encryptionKey}`,
+        EVENTS_PUBLISH_TOKEN: TEST_PUBLISH_TOKEN,
       };
       // wrangler.toml's [secrets] required list is checked against process.env when each test file's
       // Worker starts; miniflare.bindings (which wins) never enters that check. Without this, every file
@@ -23,7 +27,15 @@ export default defineConfig({
         // Without --verbose, workerd does not warn that tests send non-ASCII header bytes (on purpose).
         verbose: false,
         miniflare: {
-          bindings: secrets,
+          bindings: {
+            ...secrets,
+            // Deliveries in tests: receivers on 127.0.0.1, retries a second apart (a whole series fits in a
+            // test), a circuit that opens after 3 failures; tests end its minute of cool-down by backdating.
+            DELIVERY_ALLOW_PRIVATE_TARGETS: 'true',
+            DELIVERY_RETRY_SCHEDULE: '1,1,1,1,1,1,1',
+            CIRCUIT_FAILURE_THRESHOLD: '3',
+            CIRCUIT_COOL_DOWN_SECONDS: '60',
+          },
         },
       };
     }),

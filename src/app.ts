@@ -1,6 +1,8 @@
 import { methodNotAllowed } from 'hono/method-not-allowed';
 import { requestId } from 'hono/request-id';
 import { Hono } from 'hono/tiny';
+import { deliveries } from './deliveries/routes.ts';
+import { events } from './events/routes.ts';
 import type { AppEnv } from './http/env.ts';
 import { ApiError } from './http/errors.ts';
 import { handleError, respond } from './http/handle-error.ts';
@@ -28,6 +30,8 @@ app.use(
 app.use(database());
 
 app.route('/webhooks', webhooks);
+app.route('/webhooks', deliveries);
+app.route('/events', events);
 // Unauthenticated: the health probe, the OpenAPI document of every route above, the reference page.
 app.route('/', documentationRoutes());
 

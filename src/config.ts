@@ -7,7 +7,21 @@ import type { RateLimitRule } from './lib/rate-limit.ts';
  */
 export const MAX_TOKEN_CACHE_TTL_SECONDS = 3600;
 
+/** Waits before each retry, in seconds (DELIVERY_RETRY_SCHEDULE): 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h. */
+export const DEFAULT_RETRY_SCHEDULE = [5, 300, 1800, 7200, 18000, 36000, 36000];
+/** The longest wait between attempts, a Retry-After's included (in queue trips of at most 12 h: messages.ts). */
+export const MAX_RETRY_DELAY_SECONDS = 86_400;
+
+export interface DeliveryConfig {
+  retryScheduleSeconds: number[];
+  circuitFailureThreshold: number;
+  circuitCoolDownSeconds: number;
+  /** Dev and tests only: receivers on loopback addresses (localhost) may be sent to. Private ones never. */
+  allowPrivateTargets: boolean;
+}
+
 export interface ServiceConfig {
+  delivery: DeliveryConfig;
   tokenCacheTtlSeconds: number;
   /** Default cap on an account's webhooks; accounts.max_webhooks overrides it per account. */
   maxWebhooksPerAccount: number;
@@ -41,9 +55,23 @@ export function readConfig(env: Env): ServiceConfig {
   return config;
 }
 
+/** Comma-separated whole seconds, each 0…24 h; anything unreadable falls back to the default schedule. */
+function retrySchedule(value: string | undefined): number[] {
+  const steps = (value ?? '').split(',').map((step) => Number(step.trim()));
+  const valid =
+    steps.length > 0 && steps.every((step) => Number.isInteger(step) && step >= 0 && step <= MAX_RETRY_DELAY_SECONDS);
+  return valid && value?.trim() ? steps : DEFAULT_RETRY_SCHEDULE;
+}
+
 function parseConfig(env: Env): ServiceConfig {
   const ttl = positiveInteger(env.TOKEN_CACHE_TTL_SECONDS, 300);
   return {
+    delivery: {
+      retryScheduleSeconds: retrySchedule(env.DELIVERY_RETRY_SCHEDULE),
+      circuitFailureThreshold: positiveInteger(env.CIRCUIT_FAILURE_THRESHOLD, 10),
+      circuitCoolDownSeconds: positiveInteger(env.CIRCUIT_COOL_DOWN_SECONDS, 3600),
+      allowPrivateTargets: env.DELIVERY_ALLOW_PRIVATE_TARGETS === 'true',
+    },
     // KV refuses shorter TTLs; a setting outside the bounds is clamped rather than failing every request.
     tokenCacheTtlSeconds: Math.min(MAX_TOKEN_CACHE_TTL_SECONDS, Math.max(KV_MIN_TTL_SECONDS, ttl)),
     maxWebhooksPerAccount: positiveInteger(env.MAX_WEBHOOKS_PER_ACCOUNT, 100),

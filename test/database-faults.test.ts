@@ -1,7 +1,16 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { sql } from 'drizzle-orm';
+import { afterEach, describe, expect, inject, it, vi } from 'vitest';
 import { sqlEndpoint } from '../src/db/client.ts';
 import { expectError, fetchWithEnv, postWebhook, validBody, webhookRequest } from './support/api.ts';
-import { webhookCounts } from './support/database.ts';
+import { webhookCounts, withDatabase } from './support/database.ts';
+import {
+  consumeOne,
+  deliveriesOf,
+  eventually,
+  received,
+  unqueuedDelivery,
+  webhookWithReceiver,
+} from './support/deliveries.ts';
 import { setFault, throughFaultyEndpoint } from './support/faults.ts';
 import { createTestAccount } from './support/fixtures.ts';
 import { cachedEntry } from './support/token-cache.ts';
@@ -154,12 +163,19 @@ describe('a statement that never returns', () => {
 });
 
 describe('the transport to Neon', () => {
-  it('is https to every host but this machine; plain http only to a local stand-in', () => {
+  it('is https to Neon, plain http only to a local stand-in, and nothing else', () => {
     expect(sqlEndpoint('ep-cool-name-123456.us-east-2.aws.neon.tech', '')).toBe(
       'https://api.us-east-2.aws.neon.tech/sql',
     );
-    for (const host of ['db.example.com', '10.0.0.5', '[2001:db8::1]', 'localhost.example.com', '127.0.0.1.nip.io']) {
-      expect(sqlEndpoint(host, '5432')).toMatch(/^https:\/\//);
+    expect(sqlEndpoint('ep-x-1.eu-central-1.aws.neon.tech', '5432')).toBe('https://api.eu-central-1.aws.neon.tech/sql');
+    for (const host of [
+      'db.example.com',
+      '10.0.0.5',
+      '[2001:db8::1]',
+      'localhost.example.com',
+      'neon.tech.evil.example',
+    ]) {
+      expect(() => sqlEndpoint(host, '5432')).toThrow(/Neon connection string/);
     }
     expect(sqlEndpoint('127.0.0.1', '5555')).toBe('http://127.0.0.1:5555/sql');
     expect(sqlEndpoint('localhost', '')).toBe('http://localhost/sql');
@@ -173,14 +189,131 @@ describe('the transport to Neon', () => {
     const spy = vi.spyOn(globalThis, 'fetch').mockRejectedValue(new TypeError('Network connection lost.'));
     try {
       const response = await fetchWithEnv(webhookRequest(validBody(), { token: account.token }), {
-        DATABASE_URL: 'postgres://user:password@ep-quiet-sky-123.db.example.invalid/neondb?sslmode=require',
+        DATABASE_URL: 'postgres://user:password@ep-quiet-sky-123.us-east-2.aws.neon.tech/neondb?sslmode=require',
       });
       await expectUnavailable(response);
       const targets = spy.mock.calls.map(([input]) => (input instanceof Request ? input.url : String(input)));
-      expect(targets).toContain('https://api.db.example.invalid/sql');
+      expect(targets).toContain('https://api.us-east-2.aws.neon.tech/sql');
       expect(targets.filter((target) => target.startsWith('http://'))).toEqual([]);
     } finally {
       spy.mockRestore();
     }
+  });
+});
+
+describe('a DATABASE_URL that is not Neon', () => {
+  it('is refused before any statement: 503, and the log names the setting, never its value', async () => {
+    const account = await createTestAccount();
+    const url = 'postgres://app:hunter2@pg.example.com/db';
+    const lines: string[] = [];
+    const spies = (['log', 'warn', 'error'] as const).map((method) =>
+      vi.spyOn(console, method).mockImplementation((line: unknown) => void lines.push(String(line))),
+    );
+    const fetches = vi.spyOn(globalThis, 'fetch');
+    try {
+      await expectUnavailable(
+        await fetchWithEnv(webhookRequest(validBody(), { token: account.token }), { DATABASE_URL: url }),
+      );
+      expect(
+        fetches.mock.calls.map(([input]) => String(input instanceof Request ? input.url : input)),
+      ).not.toContainEqual(expect.stringContaining('example.com'));
+    } finally {
+      for (const spy of [...spies, fetches]) spy.mockRestore();
+    }
+    const entry = lines.map((line) => JSON.parse(line) as Record<string, unknown>).find((e) => e.message === 'request');
+    expect(entry).toMatchObject({
+      level: 'error',
+      status: 503,
+      failure: 'database misconfigured',
+      setting: 'DATABASE_URL',
+    });
+    expect(lines.join('\n')).not.toContain('hunter2');
+  });
+});
+
+describe('deliveries when the database fails: nothing lost, nothing sent twice on purpose', () => {
+  const faulty = () => ({ overrides: { DATABASE_URL: inject('faultySqlEndpoint').databaseUrl } });
+
+  async function pending() {
+    const account = await createTestAccount();
+    const { endpoint } = await webhookWithReceiver(account.token);
+    const { eventId, deliveryId } = await unqueuedDelivery(account.accountId);
+    return { account, endpoint, eventId, message: { deliveryId, series: 1 } };
+  }
+
+  it('a claim that cannot reach the database sends nothing; the message comes back and is delivered', async () => {
+    const { endpoint, eventId, message } = await pending();
+    await setFault({ mode: 'refuse' });
+    expect(await consumeOne('webhook-deliveries', message, faulty())).toEqual({
+      acked: false,
+      retriedWith: { delaySeconds: 2 },
+    });
+    expect(await received(endpoint.id)).toEqual([]);
+    await setFault({ mode: 'none' });
+    expect(await consumeOne('webhook-deliveries', message, { attempts: 2 })).toMatchObject({ acked: true });
+    expect(await received(endpoint.id)).toHaveLength(1);
+    expect(await deliveriesOf({ eventId })).toEqual([expect.objectContaining({ status: 'succeeded', attempts: 1 })]);
+  });
+
+  it('an attempt recorded before the connection dropped is not sent again when its message comes back', async () => {
+    const { endpoint, eventId, message } = await pending();
+    await setFault({ mode: 'cut', match: 'insert into "delivery_attempts"', when: 'after' });
+    expect(await consumeOne('webhook-deliveries', message, faulty())).toMatchObject({ acked: false });
+    expect(await consumeOne('webhook-deliveries', message, { attempts: 2 })).toMatchObject({ acked: true });
+    expect(await received(endpoint.id)).toHaveLength(1);
+    expect(await deliveriesOf({ eventId })).toEqual([expect.objectContaining({ status: 'succeeded', attempts: 1 })]);
+  });
+
+  it('an attempt whose outcome was never recorded is sent again once its lease runs out: at least once', async () => {
+    const { endpoint, eventId, message } = await pending();
+    await setFault({ mode: 'cut', match: 'insert into "delivery_attempts"', when: 'before' });
+    expect(await consumeOne('webhook-deliveries', message, faulty())).toMatchObject({ acked: false });
+    expect(await received(endpoint.id)).toHaveLength(1);
+    // Until the lease runs out, a copy of the message waits rather than sending.
+    const early = await consumeOne('webhook-deliveries', message, { attempts: 2 });
+    expect(early.retriedWith?.delaySeconds).toBeGreaterThan(30);
+    await withDatabase((db) => db.execute(sql`update deliveries set locked_until = now() where event_id = ${eventId}`));
+    expect(await consumeOne('webhook-deliveries', message, { attempts: 3 })).toMatchObject({ acked: true });
+    const got = await received(endpoint.id);
+    expect(got).toHaveLength(2);
+    expect(got[1]?.headers['webhook-id']).toBe(got[0]?.headers['webhook-id']);
+    expect(await deliveriesOf({ eventId })).toEqual([expect.objectContaining({ status: 'succeeded', attempts: 2 })]);
+  });
+
+  it('a fan-out cut after its insert: the retried message queues what it created, once', async () => {
+    const account = await createTestAccount();
+    const { webhook, endpoint } = await webhookWithReceiver(account.token);
+    const event = {
+      id: `cut-${crypto.randomUUID()}`,
+      type: 'INTERVIEW_COMPLETED',
+      accountId: account.accountId,
+      data: {},
+    };
+    await setFault({ mode: 'cut', match: 'insert into "events"', when: 'after' });
+    expect(await consumeOne('webhook-events', event, faulty())).toEqual({
+      acked: false,
+      retriedWith: { delaySeconds: 2 },
+    });
+    expect(await deliveriesOf({ webhookId: webhook.id })).toEqual([expect.objectContaining({ status: 'pending' })]);
+    expect(await consumeOne('webhook-events', event, { attempts: 2 })).toMatchObject({ acked: true });
+    // Once queued and marked, a third copy of the event finds nothing left to queue.
+    expect(await consumeOne('webhook-events', event, { attempts: 3 })).toMatchObject({ acked: true });
+    await eventually(async () => expect(await received(endpoint.id)).toHaveLength(1));
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    expect(await received(endpoint.id)).toHaveLength(1);
+    expect(await deliveriesOf({ webhookId: webhook.id })).toEqual([
+      expect.objectContaining({ status: 'succeeded', attempts: 1 }),
+    ]);
+  });
+
+  it('a delivery the queue gives up on is marked failed, not left pending', async () => {
+    const { eventId, message } = await pending();
+    expect(await consumeOne('webhook-deliveries-dead', message)).toMatchObject({ acked: true });
+    expect(await deliveriesOf({ eventId })).toEqual([
+      expect.objectContaining({
+        status: 'failed',
+        last_error: 'abandoned: the delivery system could not process it (retries exhausted)',
+      }),
+    ]);
   });
 });

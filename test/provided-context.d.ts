@@ -14,5 +14,7 @@ declare module 'vitest' {
     databaseKind: 'postgres' | 'pglite';
     sqlEndpoint: SqlEndpoint;
     faultySqlEndpoint: SqlEndpoint;
+    /** http://127.0.0.1:port of the webhook receiver (scripts/local/webhook-receiver.ts). */
+    receiver: string;
   }
 }

@@ -7,6 +7,9 @@
 //
 // Tests and the benchmark read and steer it over HTTP on the same port:
 //   GET  /statements?application_name=…   statements sent with that application_name
+//   GET  /statements?kind=…                {count}: statements sent under every application_name whose
+//                                          first two of three or more words are kind ("webhooks delivery"
+//                                          counts each "webhooks delivery <id>"); kept however many there are
 //   POST /faults {"mode": …}              make following requests fail (see FaultMode)
 //   POST /distance {"oneWayDelayMs": n}   simulate distance: every request and response waits n ms,
 //                                          and a new connection one round trip more (its handshake)
@@ -15,6 +18,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import pg from 'pg';
+import { readBody } from './read-body.ts';
 
 export type FaultMode =
   /** Drop every connection as its request arrives: the endpoint is unreachable. */
@@ -104,8 +108,14 @@ export async function startNeonHttpEndpoint({
   /** Sockets that have not carried a request yet: their first one also pays the handshake. */
   const fresh = new WeakSet<Socket>();
 
+  /** Statements per kind of application_name: a bounded map, unlike the names themselves. */
+  const countsByKind = new Map<string, number>();
+
   function record(applicationName: string, sql: string): void {
     statementCount++;
+    const words = applicationName.split(' ');
+    const kind = words.length >= 3 ? words.slice(0, 2).join(' ') : (words[0] ?? '');
+    countsByKind.set(kind, (countsByKind.get(kind) ?? 0) + 1);
     statements.push({ applicationName, sql });
     if (statements.length > MAX_STATEMENTS_KEPT) statements.splice(0, statements.length - MAX_STATEMENTS_KEPT);
   }
@@ -220,8 +230,7 @@ export async function startNeonHttpEndpoint({
       response.writeHead(status, { 'content-type': 'application/json' });
       response.end(JSON.stringify(body));
     };
-    let body = '';
-    for await (const chunk of request) body += chunk;
+    const body = await readBody(request);
     const arrived = performance.now();
 
     if (request.method === 'POST' && url.pathname === '/sql') {
@@ -248,6 +257,9 @@ export async function startNeonHttpEndpoint({
       if (oneWayDelayMs > 0) await until(performance.now() + oneWayDelayMs);
       if (!socket.destroyed) reply(status, result);
       return;
+    }
+    if (request.method === 'GET' && url.pathname === '/statements' && url.searchParams.has('kind')) {
+      return reply(200, { count: countsByKind.get(url.searchParams.get('kind') ?? '') ?? 0 });
     }
     if (request.method === 'GET' && url.pathname === '/statements') {
       const name = url.searchParams.get('application_name');

@@ -13,6 +13,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { createRequire } from 'node:module';
 import { connect, type Socket } from 'node:net';
 import type { WebSocket, WebSocketServer } from 'ws';
+import { readBody } from './read-body.ts';
 
 // `import 'ws'` resolves to its browser stub under vitest's Node runner; require always gets the server.
 const { WebSocketServer: WebSocketServerClass } = createRequire(import.meta.url)('ws') as typeof import('ws');
@@ -264,14 +265,12 @@ export async function startNeonRelay({ databaseUrl, port = 0 }: RelayOptions): P
     }
     if (request.method === 'GET' && url.pathname === '/round-trips') return reply(200, { roundTrips, statementCount });
     if (request.method === 'POST' && url.pathname === '/distance') {
-      let body = '';
-      for await (const chunk of request) body += chunk;
+      const body = await readBody(request);
       oneWayDelayMs = (JSON.parse(body) as { oneWayDelayMs: number }).oneWayDelayMs;
       return reply(200, { oneWayDelayMs });
     }
     if (request.method === 'POST' && url.pathname === '/faults') {
-      let body = '';
-      for await (const chunk of request) body += chunk;
+      const body = await readBody(request);
       fault = JSON.parse(body) as FaultMode;
       return reply(200, { fault });
     }

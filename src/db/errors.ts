@@ -45,3 +45,8 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   if (!postgresError) return !(error.cause instanceof TypeError || error.cause instanceof RangeError);
   return UNAVAILABLE_CLASSES.some((prefix) => postgresError.code.startsWith(prefix));
 }
+
+/** True when Postgres refused the values themselves (SQLSTATE class 22): running it again cannot help. */
+export function isDataException(error: unknown): boolean {
+  return postgresErrorOf(error)?.code.startsWith('22') ?? false;
+}

@@ -161,3 +161,89 @@ export const idempotencyKeys = pgTable(
     index('idempotency_keys_created_at_idx').on(t.createdAt),
   ],
 );
+
+/** Events published by InstaView's systems (POST /events or the webhook-events queue), kept 30 days. */
+export const events = pgTable(
+  'events',
+  {
+    accountId: uuid('account_id')
+      .notNull()
+      .references(() => accounts.id, { onDelete: 'cascade' }),
+    /** The producer's id, or one minted for it: publishing the same id again adds nothing. */
+    id: text('id').notNull(),
+    companyId: uuid('company_id'),
+    type: webhookEvent('type').notNull(),
+    occurredAt: timestamp('occurred_at', { withTimezone: true, mode: 'date' }).notNull(),
+    /** The event's data, a JSON object serialised once, so every attempt sends the same bytes. */
+    data: text('data').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    primaryKey({ name: 'events_pkey', columns: [t.accountId, t.id] }),
+    index('events_created_at_idx').on(t.createdAt),
+  ],
+);
+
+export const deliveryStatus = pgEnum('delivery_status', ['pending', 'succeeded', 'failed', 'skipped', 'cancelled']);
+
+/** One event for one webhook: sent, retried, logged. Deleted with its webhook or its event. */
+export const deliveries = pgTable(
+  'deliveries',
+  {
+    id: uuid('id').primaryKey(),
+    accountId: uuid('account_id').notNull(),
+    webhookId: uuid('webhook_id')
+      .notNull()
+      .references(() => webhooks.id, { onDelete: 'cascade' }),
+    eventId: text('event_id').notNull(),
+    eventType: webhookEvent('event_type').notNull(),
+    status: deliveryStatus('status').notNull().default('pending'),
+    /** A test delivery (POST /webhooks/{id}/test): sent at once, never retried, never counted against the circuit. */
+    isTest: boolean('is_test').notNull().default(false),
+    /** Attempts in all; the attempt log numbers them. */
+    attempts: integer('attempts').notNull().default(0),
+    /** Bumped by each redelivery: queue messages of an older series are ignored. */
+    series: integer('series').notNull().default(1),
+    /** Attempts in the current series: what the retry schedule counts. */
+    seriesAttempts: integer('series_attempts').notNull().default(0),
+    lastAttemptAt: timestamp('last_attempt_at', { withTimezone: true, mode: 'date' }),
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true, mode: 'date' }),
+    lastHttpStatus: integer('last_http_status'),
+    lastError: text('last_error'),
+    /** Set once its message is on the queue, so a retried fan-out sends only what it had not. */
+    enqueuedAt: timestamp('enqueued_at', { withTimezone: true, mode: 'date' }),
+    /** While an attempt is in flight: a duplicate message waits until then instead of sending twice. */
+    lockedUntil: timestamp('locked_until', { withTimezone: true, mode: 'date' }),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [
+    unique('deliveries_event_webhook_unique').on(t.accountId, t.eventId, t.webhookId),
+    foreignKey({
+      name: 'deliveries_event_fk',
+      columns: [t.accountId, t.eventId],
+      foreignColumns: [events.accountId, events.id],
+    }).onDelete('cascade'),
+    // The delivery log: a webhook's deliveries, newest first, resumed from a (created_at, id) cursor.
+    index('deliveries_webhook_created_idx').on(t.webhookId, t.createdAt.desc(), t.id.desc()),
+    // The hourly sweep for deliveries that lost their message looks at pending ones only.
+    index('deliveries_pending_created_idx').on(t.createdAt).where(sql`status = 'pending'`),
+  ],
+);
+
+/** Every attempt of a delivery, for its log. */
+export const deliveryAttempts = pgTable(
+  'delivery_attempts',
+  {
+    deliveryId: uuid('delivery_id')
+      .notNull()
+      .references(() => deliveries.id, { onDelete: 'cascade' }),
+    number: integer('number').notNull(),
+    startedAt: timestamp('started_at', { withTimezone: true, mode: 'date' }).notNull(),
+    httpStatus: integer('http_status'),
+    durationMs: integer('duration_ms').notNull(),
+    error: text('error'),
+    /** At most 1 KiB of the response body. */
+    responseExcerpt: text('response_excerpt'),
+  },
+  (t) => [primaryKey({ name: 'delivery_attempts_pkey', columns: [t.deliveryId, t.number] })],
+);

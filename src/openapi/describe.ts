@@ -37,6 +37,8 @@ export interface OperationDoc {
 export interface OperationPart {
   operation?: OperationDoc;
   scope?: Scope;
+  /** Authenticated with the operator's publish token instead of an API key. */
+  publisher?: true;
   errors?: ErrorCode[];
   body?: { schema?: $ZodType; required?: boolean };
   query?: $ZodType;

@@ -20,7 +20,7 @@ const ERROR_DESCRIPTIONS: Record<ErrorCode, string> = {
   INSUFFICIENT_PERMISSIONS: 'The API key lacks the scope the route needs (details.requiredScope)',
   RESOURCE_ACCESS_DENIED: 'The key cannot reach this company or webhook',
   NOT_FOUND: 'No such route',
-  RESOURCE_NOT_FOUND: 'No such webhook for this account (details.resourceType, details.resourceId)',
+  RESOURCE_NOT_FOUND: 'No such webhook (or delivery) for this account (details.resourceType, details.resourceId)',
   METHOD_NOT_ALLOWED: 'The route exists with other methods (Allow header)',
   PAYLOAD_TOO_LARGE: 'The body is over the limit (details.maxBytes)',
   CONFLICT: 'A concurrent change collided in a way a retry resolves',
@@ -28,6 +28,7 @@ const ERROR_DESCRIPTIONS: Record<ErrorCode, string> = {
   UNSUPPORTED_MEDIA_TYPE: 'Content-Type is not application/json',
   IDEMPOTENCY_KEY_REUSED: 'The Idempotency-Key was used with a different request in the last 24 hours',
   WEBHOOK_LIMIT_REACHED: 'The account holds its maximum number of webhooks (details.limit)',
+  PING_NOT_SUBSCRIBED: 'The webhook is not subscribed to PING, so it cannot be tested',
   RATE_LIMITED: 'Too many requests; Retry-After says when to retry',
   INTERNAL_ERROR: 'Anything else; quote X-Request-Id',
   SERVICE_UNAVAILABLE: 'The database could not be reached or kept conflicting; nothing was written; Retry-After',
@@ -100,6 +101,7 @@ function operationObject(
   components: Record<string, JsonSchema>,
 ): JsonSchema {
   const scope = parts.find((part) => part.scope)?.scope;
+  const publisher = parts.some((part) => part.publisher);
   const bodyParts = parts.filter((part) => part.body);
   const bodySchema = bodyParts.find((part) => part.body?.schema)?.body?.schema;
   const bodyRequired = bodyParts.find((part) => part.body?.required !== undefined)?.body?.required ?? true;
@@ -170,7 +172,7 @@ function operationObject(
     summary: operation.summary,
     ...(operation.description ? { description: operation.description } : {}),
     tags: operation.tags,
-    ...(scope ? { security: [{ ApiKey: [scope] }] } : { security: [] }),
+    security: scope ? [{ ApiKey: [scope] }] : publisher ? [{ PublishToken: [] }] : [],
     ...(parameters.length > 0 ? { parameters } : {}),
     ...(bodyParts.length > 0 && method !== 'get'
       ? {
@@ -220,7 +222,12 @@ export function buildOpenApiDocument(app: Hono<AppEnv>, info: { version: string 
         codes.map((code) => `- \`${code}\` (${ERROR_STATUS[code]}): ${ERROR_DESCRIPTIONS[code]}`).join('\n'),
     },
     servers: [{ url: '/' }],
-    tags: [{ name: 'Webhooks', description: 'The webhook resource' }],
+    tags: [
+      { name: 'Webhooks', description: 'The webhook resource' },
+      { name: 'Deliveries', description: 'Test a webhook, read its delivery log, send again' },
+      { name: 'Events', description: 'For InstaView’s own systems: publish an event to deliver' },
+      { name: 'Service', description: 'This document, the reference page, liveness' },
+    ],
     paths,
     components: {
       securitySchemes: {
@@ -229,6 +236,11 @@ export function buildOpenApiDocument(app: Hono<AppEnv>, info: { version: string 
           scheme: 'bearer',
           bearerFormat: 'sk_ followed by 43 characters',
           description: 'An API key; each route names the scope it needs (write:webhooks or read:webhooks)',
+        },
+        PublishToken: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'The operator token (EVENTS_PUBLISH_TOKEN) with which InstaView’s own systems publish events',
         },
       },
       schemas: {

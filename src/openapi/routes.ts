@@ -19,6 +19,8 @@ const SCALAR_CONFIGURATION = {
   mcp: { disabled: true },
   hideClientButton: true,
   documentDownloadType: 'json',
+  // Every route on the page at once: the deliveries and events would otherwise wait behind a click.
+  defaultOpenAllTags: true,
 };
 
 const DOCS_PAGE = `<!doctype html>

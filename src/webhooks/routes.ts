@@ -7,6 +7,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import * as z from 'zod/mini';
 import { readConfig } from '../config.ts';
 import { acceptedRevisions, entityTag } from '../http/conditional.ts';
+import { cursorScope, openCursor, sealCursor } from '../http/cursor.ts';
 import type { AppEnv } from '../http/env.ts';
 import { successEnvelope } from '../http/envelope.ts';
 import { ApiError } from '../http/errors.ts';
@@ -19,7 +20,6 @@ import { secretBox } from '../lib/secret-box.ts';
 import { describe } from '../openapi/describe.ts';
 import { canReachCompany } from './access.ts';
 import { createWebhook } from './create.ts';
-import { openCursor, sealCursor } from './cursor.ts';
 import { acted, webhookIdFrom } from './refusals.ts';
 import { createdWebhookResource, toWebhook, webhookResource } from './representation.ts';
 import { rotateSecret } from './rotate.ts';
@@ -148,21 +148,15 @@ webhooks.get(
       ...(query.isActive !== undefined ? { isActive: query.isActive === 'true' } : {}),
       ...(query.event !== undefined ? { event: query.event } : {}),
     };
-    const after = query.cursor === undefined ? undefined : await openCursor(secrets, reader, filters, query.cursor);
-    if (query.cursor !== undefined && after === undefined) {
-      throw new ApiError('VALIDATION_ERROR', 'Query is invalid (1 issue)', {
-        details: {
-          issues: [{ path: 'query.cursor', message: 'Is not a cursor this API issued for this key and these filters' }],
-        },
-      });
-    }
+    const scope = cursorScope('webhooks', reader.apiKeyId, [filters.companyId, filters.isActive, filters.event]);
+    const after = query.cursor === undefined ? undefined : await openCursor(secrets, scope, query.cursor);
     const limit = query.limit === undefined ? MAX_PAGE_SIZE : Number(query.limit);
     const page = await listWebhooks(c.get('db')(), reader, filters, limit, after);
     return c.json(
       successEnvelope({
         data: page.webhooks.map(toWebhook),
         total: page.total,
-        nextCursor: page.next ? await sealCursor(secrets, reader, filters, page.next) : null,
+        nextCursor: page.next ? await sealCursor(secrets, scope, page.next) : null,
       }),
     );
   },

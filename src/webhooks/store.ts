@@ -2,6 +2,7 @@
 import { type SQL, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.ts';
 import { accounts, companies, webhooks } from '../db/schema.ts';
+import { cancelPendingCte } from '../deliveries/store.ts';
 import type { WebhookRow } from './representation.ts';
 
 export interface NewWebhook extends WebhookRow {
@@ -79,8 +80,30 @@ export interface Reader {
   companyIds: string[] | null;
 }
 
-const RESOURCE_COLUMNS = sql`id, api_key_id, company_id, url, events::text[] as events, name, description, header_names,
-  is_active, max_retries, timeout_ms, consecutive_failures, circuit_opened_at, created_at, updated_at, revision`;
+/** The resource's columns of the webhook `alias`, as fromRaw reads them. */
+const resourceColumns = (alias: string) =>
+  sql.raw(
+    [
+      'id',
+      'api_key_id',
+      'company_id',
+      'url',
+      'events::text[] as events',
+      'name',
+      'description',
+      'header_names',
+      'is_active',
+      'max_retries',
+      'timeout_ms',
+      'consecutive_failures',
+      'circuit_opened_at',
+      'created_at',
+      'updated_at',
+      'revision',
+    ]
+      .map((column) => `${alias}.${column}`)
+      .join(', '),
+  );
 
 type Timestamp = Date | string;
 const toDate = (value: Timestamp) => (value instanceof Date ? value : new Date(value));
@@ -130,7 +153,7 @@ function fromRaw(raw: RawWebhook): StoredWebhook {
  * True where the reader may see the webhook `alias`: its own account (every query filters on that
  * first), then for a restricted key only its companies' webhooks and the account-wide ones it created.
  */
-function reachable(reader: Reader, alias: SQL): SQL {
+export function reachable(reader: Reader, alias: SQL): SQL {
   if (reader.companyIds === null) return sql`true`;
   return sql`(${alias}.company_id = any(${sql.param(reader.companyIds)}::uuid[])
     or (${alias}.company_id is null and ${alias}.api_key_id = ${reader.apiKeyId}::uuid))`;
@@ -145,7 +168,7 @@ export type Targeted<T> =
 
 export async function findWebhook(db: Database, reader: Reader, id: string): Promise<Targeted<StoredWebhook>> {
   const result = await db.execute<RawWebhook & { reachable: boolean }>(sql`
-    select ${RESOURCE_COLUMNS}, ${reachable(reader, sql`w`)} as reachable
+    select ${resourceColumns('w')}, ${reachable(reader, sql`w`)} as reachable
     from ${webhooks} w where w.id = ${id}::uuid and w.account_id = ${reader.accountId}::uuid`);
   const [row] = result.rows;
   if (!row) return { kind: 'not-found' };
@@ -189,7 +212,7 @@ export async function listWebhooks(
   const resume = after ? sql`where (created_at, id) < (${after.createdAt}::timestamptz, ${after.id}::uuid)` : sql``;
   const result = await db.execute<{ total: number; items: (RawWebhook & { created_at_exact: string })[] }>(sql`
     with matching as (
-      select ${RESOURCE_COLUMNS}, created_at::text as created_at_exact
+      select ${resourceColumns('w')}, w.created_at::text as created_at_exact
       from ${webhooks} w where ${sql.join(conditions, sql` and `)}
     ), page as (
       select * from matching ${resume} order by created_at desc, id desc limit ${limit + 1}::int
@@ -237,8 +260,11 @@ async function targetedWrite<T>(
     done: Record<string, unknown> | string | null;
   }>(sql`
     with target as (
+      -- Locked first: a concurrent write is waited for, and this one then sees the webhook as it is now
+      -- (or gone), so a lost race is a 404 or a true 412, never a 412 about a stale revision.
       select id, company_id, api_key_id, revision from ${webhooks}
       where id = ${id}::uuid and account_id = ${reader.accountId}::uuid
+      for update
     ), done as (${write(guard)})${extra.length > 0 ? sql`, ${sql.join(extra, sql`, `)}` : sql``}
     select exists (select 1 from target) as found,
       coalesce((select ${reachable(reader, sql`target`)} from target), false) as reachable,
@@ -252,9 +278,7 @@ async function targetedWrite<T>(
   return { kind: 'done', value: map(done) };
 }
 
-const returnResource = sql`returning w.id, w.api_key_id, w.company_id, w.url, w.events::text[] as events, w.name,
-  w.description, w.header_names, w.is_active, w.max_retries, w.timeout_ms, w.consecutive_failures,
-  w.circuit_opened_at, w.created_at, w.updated_at, w.revision`;
+const returnResource = sql`returning ${resourceColumns('w')}`;
 
 /** Column assignments for an update; `undefined` fields are left alone. */
 export interface WebhookChanges {
@@ -283,7 +307,7 @@ function assignments(changes: WebhookChanges, updatedAt: Date): SQL {
   return sql.join(set, sql`, `);
 }
 
-/** PATCH: one statement; `updated_at` advances and the revision with it. */
+/** PATCH: one statement; `updated_at` advances and the revision with it. Deactivating cancels what was pending. */
 export function updateWebhook(
   db: Database,
   target: TargetedWrite,
@@ -296,6 +320,7 @@ export function updateWebhook(
     (guard) => sql`update ${webhooks} w set ${assignments(changes, updatedAt)} from target
       where w.id = target.id and ${guard} ${returnResource}`,
     (done) => fromRaw(done as unknown as RawWebhook),
+    changes.isActive === false ? [cancelPendingCte(target.id, sql`select 1 from done`)] : [],
   );
 }
 

@@ -1,11 +1,15 @@
 import { inject } from 'vitest';
 
-/** SQL statements the endpoint saw for one request, identified by its X-Request-Id. */
-export async function statementsOf(response: Response): Promise<string[]> {
-  const requestId = response.headers.get('X-Request-Id');
-  const url = `${inject('sqlEndpoint').controlUrl}/statements?application_name=${encodeURIComponent(`webhooks ${requestId}`)}`;
+/** SQL statements the endpoint saw under one application_name (src/db/client.ts names them locally). */
+export async function statementsNamed(applicationName: string): Promise<string[]> {
+  const url = `${inject('sqlEndpoint').controlUrl}/statements?application_name=${encodeURIComponent(applicationName)}`;
   const body = (await (await fetch(url)).json()) as { statements: string[] };
   return body.statements;
+}
+
+/** SQL statements the endpoint saw for one request, identified by its X-Request-Id. */
+export function statementsOf(response: Response): Promise<string[]> {
+  return statementsNamed(`webhooks ${response.headers.get('X-Request-Id')}`);
 }
 
 /** The statements that looked an API key up in Postgres. */

@@ -1,0 +1,146 @@
+// The webhook-deliveries consumer. For each message: claim the delivery (one statement that decides,
+// under its row locks, whether to send, skip, cancel or leave it), send it, record the attempt (one
+// statement), and either ack or hand the message back to the queue with the retry schedule's delay.
+// Queues bring a message at least once; the claim makes sure a delivery already succeeded, cancelled
+// or deleted is never sent again, and that two copies of a message never send at once.
+import { readConfig } from '../config.ts';
+import { createDatabase, type Database } from '../db/client.ts';
+import { describeError, logError, logInfo } from '../lib/log.ts';
+import { type SecretBox, secretBox } from '../lib/secret-box.ts';
+import { openHeaders, signingSecretContext } from '../webhooks/secrets.ts';
+import { backoffSeconds, isDeliveryMessage, queueDelay } from './messages.ts';
+import { deliveryBody } from './payload.ts';
+import { retryDelaySeconds } from './retry-schedule.ts';
+import { type AttemptOutcome, type FailureKind, sendDelivery } from './send.ts';
+import { type CircuitSettings, type ClaimedAttempt, claimDelivery, recordAttempt } from './store.ts';
+
+const PERMANENT_FAILURES: ReadonlySet<FailureKind> = new Set(['gone', 'target', 'header']);
+
+/** Subrequests an invocation may have awaiting response headers at once (the Workers limit). */
+export const MAX_IN_FLIGHT = 6;
+
+interface Context {
+  /** The database for one delivery: named after it, so the local SQL endpoint can count its statements. */
+  db: (deliveryId: string) => Database;
+  secrets: SecretBox;
+  circuit: CircuitSettings;
+  schedule: number[];
+  allowPrivateTargets: boolean;
+}
+
+/** The secrets a delivery is signed with: the current one, and the previous one during its grace period. */
+export async function signingSecrets(
+  secrets: SecretBox,
+  claim: Pick<ClaimedAttempt, 'webhookId' | 'signingSecretSealed' | 'previousSigningSecretSealed'>,
+) {
+  const context = signingSecretContext(claim.webhookId);
+  const current = await secrets.open(claim.signingSecretSealed, context);
+  return claim.previousSigningSecretSealed === null
+    ? [current]
+    : [current, await secrets.open(claim.previousSigningSecretSealed, context)];
+}
+
+/** One attempt of a claimed delivery; returns its outcome and the wait before the next, if any. */
+async function attempt(
+  context: Context,
+  db: Database,
+  claim: ClaimedAttempt,
+): Promise<{ outcome: AttemptOutcome; retryIn?: number; pending: boolean }> {
+  const startedAt = new Date();
+  const outcome = await sendDelivery({
+    deliveryId: claim.deliveryId,
+    url: claim.url,
+    body: deliveryBody(claim.deliveryId, claim.event),
+    secrets: await signingSecrets(context.secrets, claim),
+    headers: await openHeaders(context.secrets, claim.headers),
+    timeoutMs: claim.timeoutMs,
+    allowPrivateTargets: context.allowPrivateTargets,
+  });
+  // A 410 asks for no more; a refused target or an unsendable header will not change by waiting; a test
+  // delivery is sent once.
+  const final =
+    outcome.success || claim.isTest || (outcome.failure !== null && PERMANENT_FAILURES.has(outcome.failure));
+  const retryIn = final
+    ? undefined
+    : retryDelaySeconds(claim.seriesAttempt, claim.maxRetries, context.schedule, outcome.retryAfterSeconds);
+  const { pending } = await recordAttempt(
+    db,
+    claim,
+    {
+      startedAt,
+      httpStatus: outcome.httpStatus,
+      durationMs: outcome.durationMs,
+      error: outcome.error,
+      responseExcerpt: outcome.responseExcerpt,
+      success: outcome.success,
+      gone: outcome.failure === 'gone',
+      nextAttemptAt: retryIn === undefined ? null : new Date(Date.now() + retryIn * 1000),
+    },
+    context.circuit,
+  );
+  return retryIn === undefined ? { outcome, pending } : { outcome, retryIn, pending };
+}
+
+async function handle(context: Context, message: Message<unknown>): Promise<void> {
+  if (!isDeliveryMessage(message.body)) {
+    logError('delivery message refused', { queueMessageId: message.id });
+    message.ack();
+    return;
+  }
+  const { deliveryId, series } = message.body;
+  try {
+    const db = context.db(deliveryId);
+    const claim = await claimDelivery(db, deliveryId, series, context.circuit);
+    if (claim.kind === 'leased' || claim.kind === 'early') {
+      message.retry({ delaySeconds: queueDelay(claim.retryInSeconds) });
+      return;
+    }
+    if (claim.kind !== 'send') {
+      if (claim.kind === 'skipped' || claim.kind === 'cancelled') logInfo(`delivery ${claim.kind}`, { deliveryId });
+      message.ack();
+      return;
+    }
+    const { outcome, retryIn, pending } = await attempt(context, db, claim.attempt);
+    logInfo('delivery attempt', {
+      deliveryId,
+      webhookId: claim.attempt.webhookId,
+      accountId: claim.attempt.accountId,
+      attempt: claim.attempt.attempt,
+      probe: claim.attempt.probe || undefined,
+      success: outcome.success,
+      httpStatus: outcome.httpStatus,
+      failure: outcome.failure,
+      durationMs: outcome.durationMs,
+      retryInSeconds: retryIn,
+    });
+    // Cancelled or sent again as a new series meanwhile: this message has nothing left to carry.
+    if (retryIn === undefined || !pending) message.ack();
+    else message.retry({ delaySeconds: queueDelay(retryIn) });
+  } catch (error) {
+    // The service could not do its part (the database, most likely): nothing is lost, the message
+    // comes back. An attempt already sent may be sent again then: at least once, never twice on purpose.
+    logError('delivery failed to process; retrying', {
+      deliveryId,
+      attempts: message.attempts,
+      ...describeError(error),
+    });
+    message.retry({ delaySeconds: backoffSeconds(message.attempts) });
+  }
+}
+
+export async function consumeDeliveries(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  const config = readConfig(env).delivery;
+  const context: Context = {
+    db: (deliveryId) => createDatabase(env, `webhooks delivery ${deliveryId}`),
+    secrets: secretBox(env.ENCRYPTION_KEYS),
+    circuit: { coolDownSeconds: config.circuitCoolDownSeconds, failureThreshold: config.circuitFailureThreshold },
+    schedule: config.retryScheduleSeconds,
+    allowPrivateTargets: config.allowPrivateTargets,
+  };
+  // At most MAX_IN_FLIGHT deliveries at a time: each lane takes the next message when it is done.
+  const queue = [...batch.messages];
+  const lane = async () => {
+    for (let message = queue.shift(); message; message = queue.shift()) await handle(context, message);
+  };
+  await Promise.all(Array.from({ length: Math.min(MAX_IN_FLIGHT, queue.length) }, lane));
+}

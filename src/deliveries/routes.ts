@@ -1,0 +1,359 @@
+// A webhook's deliveries: send a test now, read the log, send again. Same admission, 404 and 403 rules
+// as the webhook itself (webhooks/routes.ts); each route is one statement for the access check and its
+// work, plus the queue for what it sends again.
+import { sql } from 'drizzle-orm';
+import type { Context } from 'hono';
+import { Hono } from 'hono/tiny';
+import * as z from 'zod/mini';
+import { readConfig } from '../config.ts';
+import type { Database } from '../db/client.ts';
+import { violatedConstraint } from '../db/errors.ts';
+import { WEBHOOK_EVENTS } from '../events/event-types.ts';
+import { cursorScope, openCursor, sealCursor } from '../http/cursor.ts';
+import type { AppEnv } from '../http/env.ts';
+import { successEnvelope } from '../http/envelope.ts';
+import { ApiError, serviceUnavailable } from '../http/errors.ts';
+import { admit } from '../http/middleware/admit.ts';
+import { jsonBody } from '../http/middleware/json-body.ts';
+import { validateBody, validateQuery } from '../http/middleware/validate.ts';
+import { isoDateTime } from '../lib/date-time.ts';
+import { excerpt } from '../lib/excerpt.ts';
+import { secretBox } from '../lib/secret-box.ts';
+import { describe } from '../openapi/describe.ts';
+import { refusalOf, webhookIdFrom } from '../webhooks/refusals.ts';
+import { UUID_PATTERN } from '../webhooks/schema.ts';
+import { openHeaders } from '../webhooks/secrets.ts';
+import { reachable } from '../webhooks/store.ts';
+import { signingSecrets } from './deliver.ts';
+import { type DeliveryMessage, MAX_BATCH } from './messages.ts';
+import { deliveryBody } from './payload.ts';
+import { sendDelivery } from './send.ts';
+import {
+  type DeliveryDetail,
+  type DeliveryRow,
+  type DeliveryStatus,
+  findDelivery,
+  findTestTarget,
+  type LogTarget,
+  listDeliveries,
+  markNotEnqueued,
+  recordTestDelivery,
+  restartDeliveries,
+} from './store.ts';
+
+const TAGS = ['Deliveries'];
+const ID_PARAM = { id: 'The webhook id (a UUID)' };
+const STATUSES = ['pending', 'succeeded', 'failed', 'skipped', 'cancelled'] as const;
+const MAX_PAGE_SIZE = 100;
+const DEFAULT_PAGE_SIZE = 50;
+/** Deliveries one recover call sends again at most; call again for the rest. */
+const MAX_RECOVER = 1000;
+
+const timestamp = z.string().check(z.meta({ format: 'date-time' }));
+const deliveryResource = z
+  .object({
+    id: z.string().check(z.meta({ format: 'uuid' })),
+    eventId: z.string(),
+    event: z.enum(WEBHOOK_EVENTS),
+    status: z.enum(STATUSES),
+    attempts: z.int(),
+    lastAttemptAt: z.nullable(timestamp),
+    nextAttemptAt: z.nullable(timestamp),
+    lastHttpStatus: z.nullable(z.int()),
+    lastError: z.nullable(z.string()),
+    isTest: z.boolean(),
+    createdAt: timestamp,
+  })
+  .check(z.meta({ id: 'Delivery' }));
+const deliveryDetail = z
+  .object({
+    ...deliveryResource.def.shape,
+    payload: z.object({
+      event: z.enum(WEBHOOK_EVENTS),
+      timestamp,
+      deliveryId: z.string(),
+      companyId: z.nullable(z.string()),
+      data: z.record(z.string(), z.unknown()),
+    }),
+    attemptLog: z.array(
+      z.object({
+        number: z.int(),
+        startedAt: timestamp,
+        httpStatus: z.nullable(z.int()),
+        durationMs: z.int(),
+        error: z.nullable(z.string()),
+        responseExcerpt: z.nullable(z.string()),
+      }),
+    ),
+  })
+  .check(z.meta({ id: 'DeliveryDetail' }));
+
+const listQuery = z.strictObject({
+  status: z.optional(z.enum(STATUSES, { error: `Must be one of ${STATUSES.join(', ')}` })),
+  event: z.optional(z.enum(WEBHOOK_EVENTS, { error: `Must be one of ${WEBHOOK_EVENTS.join(', ')}` })),
+  limit: z.optional(
+    z.string('Expected an integer').check(
+      z.refine((value) => /^\d{1,3}$/.test(value) && Number(value) >= 1 && Number(value) <= MAX_PAGE_SIZE, {
+        error: `Must be an integer from 1 to ${MAX_PAGE_SIZE}`,
+      }),
+      z.meta({
+        pattern: '^[0-9]{1,3}$',
+        description: `Page size, 1 to ${MAX_PAGE_SIZE} (default ${DEFAULT_PAGE_SIZE})`,
+      }),
+    ),
+  ),
+  cursor: z.optional(
+    z.string('Expected a cursor from nextCursor').check(z.maxLength(1024, 'Is not a cursor this API issued')),
+  ),
+});
+
+const recoverBody = z.strictObject({
+  since: isoDateTime('Must be an ISO 8601 date-time'),
+  statuses: z.optional(
+    z
+      .array(z.enum(['failed', 'skipped'], { error: 'Must be failed or skipped' }))
+      .check(z.minLength(1, 'Must name at least one status'), z.maxLength(2, 'Must name at most 2 statuses')),
+  ),
+});
+
+function logTarget(c: Context<AppEnv>, webhookId: string): LogTarget {
+  const apiKey = c.get('apiKey');
+  return {
+    webhookId,
+    accountId: apiKey.accountId,
+    // `w`: the webhook's alias in the log queries' `target` CTE.
+    reachable: reachable({ accountId: apiKey.accountId, apiKeyId: apiKey.id, companyIds: apiKey.companyIds }, sql`w`),
+  };
+}
+
+/** The webhook's 404 or 403, when the statement found it missing or out of the key's reach. */
+function located(result: { found: boolean; reachable: boolean }, webhookId: string): void {
+  if (!result.found) throw refusalOf({ kind: 'not-found' }, webhookId);
+  if (!result.reachable) throw refusalOf({ kind: 'forbidden' }, webhookId);
+}
+
+function deliveryNotFound(id: string): ApiError {
+  return new ApiError('RESOURCE_NOT_FOUND', 'Delivery not found', {
+    details: { resourceType: 'Delivery', resourceId: excerpt(id) },
+  });
+}
+
+function toDeliveryDetail(delivery: DeliveryDetail) {
+  const { payloadEvent, attemptLog, ...rest } = delivery;
+  return { ...rest, payload: JSON.parse(deliveryBody(delivery.id, payloadEvent)) as unknown, attemptLog };
+}
+
+/** Puts restarted deliveries on the queue; what could not be queued is marked so (recover takes it again). */
+async function enqueue(c: Context<AppEnv>, db: Database, restarted: { id: string; series: number }[]): Promise<void> {
+  const queue = c.env.WEBHOOK_DELIVERIES as Queue<DeliveryMessage>;
+  let start = 0;
+  try {
+    for (; start < restarted.length; start += MAX_BATCH) {
+      const batch = restarted.slice(start, start + MAX_BATCH);
+      await queue.sendBatch(batch.map(({ id, series }) => ({ body: { deliveryId: id, series } })));
+    }
+  } catch {
+    // Marked pending and queued, but not on the queue. Unmarked, the same request again sends them; if
+    // even that fails, the hourly sweep finds them (store.ts takeStrandedDeliveries).
+    await markNotEnqueued(
+      db,
+      restarted.slice(start).map(({ id }) => id),
+    ).catch(() => {});
+    throw serviceUnavailable(5);
+  }
+}
+
+export const deliveries = new Hono<AppEnv>();
+
+const testResult = z.object({
+  success: z.boolean(),
+  deliveryId: z.string().check(z.meta({ format: 'uuid' })),
+  httpStatus: z.nullable(z.int()),
+  durationMs: z.int(),
+  message: z.string(),
+});
+
+deliveries.post(
+  '/:id/test',
+  describe({
+    operationId: 'testWebhook',
+    summary: 'Send a test event (PING) now',
+    description:
+      'Sent synchronously, bypassing the queue and the circuit, and not counted in consecutiveFailures; recorded in ' +
+      'the delivery log. A failing endpoint is success: false with a message saying why. The webhook must be ' +
+      'subscribed to PING.',
+    tags: TAGS,
+    params: ID_PARAM,
+    responses: { 200: { description: 'What the endpoint answered', data: testResult } },
+    errors: ['RESOURCE_NOT_FOUND', 'RESOURCE_ACCESS_DENIED', 'PING_NOT_SUBSCRIBED'],
+  }),
+  admit({ scope: 'write:webhooks', rateLimit: 'write' }),
+  async (c) => {
+    const webhookId = webhookIdFrom(c.req.param('id'));
+    const db = c.get('db')();
+    const found = await findTestTarget(db, logTarget(c, webhookId));
+    located(found, webhookId);
+    const webhook = found.webhook;
+    if (!webhook) throw refusalOf({ kind: 'not-found' }, webhookId);
+    if (!webhook.events.includes('PING')) {
+      throw new ApiError('PING_NOT_SUBSCRIBED', 'The webhook is not subscribed to PING; add it to events to test it', {
+        details: { events: webhook.events },
+      });
+    }
+    const secrets = secretBox(c.env.ENCRYPTION_KEYS);
+    const deliveryId = crypto.randomUUID();
+    const startedAt = new Date();
+    const event = {
+      type: 'PING' as const,
+      occurredAt: startedAt.toISOString(),
+      companyId: webhook.companyId,
+      data: JSON.stringify({ message: 'A test delivery from InstaView' }),
+    };
+    const outcome = await sendDelivery({
+      deliveryId,
+      url: webhook.url,
+      body: deliveryBody(deliveryId, event),
+      secrets: await signingSecrets(secrets, webhook),
+      headers: await openHeaders(secrets, webhook.headers),
+      timeoutMs: webhook.timeoutMs,
+      allowPrivateTargets: readConfig(c.env).delivery.allowPrivateTargets,
+    });
+    const accountId = c.get('apiKey').accountId;
+    try {
+      await recordTestDelivery(db, { deliveryId, webhookId, accountId, event, startedAt }, outcome);
+    } catch (error) {
+      // Deleted while the test was in flight: it was sent, there is just no log left to keep it in.
+      if (violatedConstraint(error, 'foreign-key') === undefined) throw error;
+    }
+    return c.json(
+      successEnvelope({
+        success: outcome.success,
+        deliveryId,
+        httpStatus: outcome.httpStatus,
+        durationMs: outcome.durationMs,
+        message: outcome.success
+          ? `Delivered: the endpoint answered HTTP ${outcome.httpStatus}`
+          : (outcome.error ?? 'Failed'),
+      }),
+    );
+  },
+);
+
+const deliveryList = z.object({ data: z.array(deliveryResource), nextCursor: z.nullable(z.string()) });
+
+deliveries.get(
+  '/:id/deliveries',
+  describe({
+    operationId: 'listDeliveries',
+    summary: 'List a webhook’s deliveries',
+    description: 'Newest first; kept 30 days. Follow nextCursor for the next page.',
+    tags: TAGS,
+    params: ID_PARAM,
+    responses: { 200: { description: 'One page of deliveries', data: deliveryList } },
+    errors: ['RESOURCE_NOT_FOUND', 'RESOURCE_ACCESS_DENIED'],
+  }),
+  admit({ scope: 'read:webhooks', rateLimit: 'read' }),
+  validateQuery(listQuery),
+  async (c) => {
+    const webhookId = webhookIdFrom(c.req.param('id'));
+    const query = c.req.valid('query');
+    const secrets = secretBox(c.env.ENCRYPTION_KEYS);
+    const filters = {
+      ...(query.status ? { status: query.status } : {}),
+      ...(query.event ? { event: query.event } : {}),
+    };
+    const scope = cursorScope('deliveries', c.get('apiKey').id, [webhookId, query.status, query.event]);
+    const after = query.cursor === undefined ? undefined : await openCursor(secrets, scope, query.cursor);
+    const limit = query.limit === undefined ? DEFAULT_PAGE_SIZE : Number(query.limit);
+    const page = await listDeliveries(c.get('db')(), logTarget(c, webhookId), filters, limit, after);
+    located(page, webhookId);
+    const items = page.items.slice(0, limit);
+    const last = items.at(-1);
+    const nextCursor =
+      page.items.length > limit && last
+        ? await sealCursor(secrets, scope, { createdAt: last.position, id: last.id })
+        : null;
+    return c.json(successEnvelope({ data: items.map(({ position: _, ...row }): DeliveryRow => row), nextCursor }));
+  },
+);
+
+deliveries.get(
+  '/:id/deliveries/:deliveryId',
+  describe({
+    operationId: 'getDelivery',
+    summary: 'Get a delivery, its payload and every attempt',
+    tags: TAGS,
+    params: { ...ID_PARAM, deliveryId: 'The delivery id, the webhook-id header it was sent with' },
+    responses: { 200: { description: 'The delivery', data: deliveryDetail } },
+    errors: ['RESOURCE_NOT_FOUND', 'RESOURCE_ACCESS_DENIED'],
+  }),
+  admit({ scope: 'read:webhooks', rateLimit: 'read' }),
+  async (c) => {
+    const webhookId = webhookIdFrom(c.req.param('id'));
+    const deliveryId = c.req.param('deliveryId');
+    if (!UUID_PATTERN.test(deliveryId)) throw deliveryNotFound(deliveryId);
+    const found = await findDelivery(c.get('db')(), logTarget(c, webhookId), deliveryId.toLowerCase());
+    located(found, webhookId);
+    if (!found.delivery) throw deliveryNotFound(deliveryId);
+    return c.json(successEnvelope(toDeliveryDetail(found.delivery)));
+  },
+);
+
+deliveries.post(
+  '/:id/deliveries/:deliveryId/redeliver',
+  describe({
+    operationId: 'redeliver',
+    summary: 'Send a delivery again',
+    description: 'The same delivery id (receivers deduplicate on it), a new series of attempts, starting now.',
+    tags: TAGS,
+    params: { ...ID_PARAM, deliveryId: 'The delivery id' },
+    responses: {
+      202: { description: 'Queued', data: z.object({ deliveryId: z.string(), status: z.literal('pending') }) },
+    },
+    errors: ['RESOURCE_NOT_FOUND', 'RESOURCE_ACCESS_DENIED', 'SERVICE_UNAVAILABLE'],
+  }),
+  admit({ scope: 'write:webhooks', rateLimit: 'write' }),
+  async (c) => {
+    const webhookId = webhookIdFrom(c.req.param('id'));
+    const deliveryId = c.req.param('deliveryId');
+    if (!UUID_PATTERN.test(deliveryId)) throw deliveryNotFound(deliveryId);
+    const db = c.get('db')();
+    const result = await restartDeliveries(db, logTarget(c, webhookId), { deliveryId: deliveryId.toLowerCase() });
+    located(result, webhookId);
+    if (result.restarted.length === 0) throw deliveryNotFound(deliveryId);
+    await enqueue(c, db, result.restarted);
+    return c.json(successEnvelope({ deliveryId: deliveryId.toLowerCase(), status: 'pending' as const }), 202);
+  },
+);
+
+deliveries.post(
+  '/:id/recover',
+  describe({
+    operationId: 'recoverDeliveries',
+    summary: 'Send again every failed or skipped delivery since a time',
+    description:
+      `Each as a new series of attempts, oldest first; at most ${MAX_RECOVER} per call (call again for more). ` +
+      'Test deliveries are left out; redeliver one by its id.',
+    tags: TAGS,
+    params: ID_PARAM,
+    responses: { 202: { description: 'Queued', data: z.object({ count: z.int() }) } },
+    errors: ['RESOURCE_NOT_FOUND', 'RESOURCE_ACCESS_DENIED', 'SERVICE_UNAVAILABLE'],
+  }),
+  admit({ scope: 'write:webhooks', rateLimit: 'write' }),
+  jsonBody(1024),
+  validateBody(recoverBody),
+  async (c) => {
+    const webhookId = webhookIdFrom(c.req.param('id'));
+    const body = c.req.valid('json');
+    const statuses: DeliveryStatus[] = body.statuses ?? ['failed', 'skipped'];
+    const db = c.get('db')();
+    const result = await restartDeliveries(db, logTarget(c, webhookId), {
+      since: new Date(body.since).toISOString(),
+      statuses,
+      limit: MAX_RECOVER,
+    });
+    located(result, webhookId);
+    await enqueue(c, db, result.restarted);
+    return c.json(successEnvelope({ count: result.restarted.length }), 202);
+  },
+);

@@ -1,0 +1,169 @@
+import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test';
+import { env, exports } from 'cloudflare:workers';
+import { sql } from 'drizzle-orm';
+import { expect, inject, vi } from 'vitest';
+import type { ReceivedDelivery, ScriptedResponse } from '../../scripts/local/webhook-receiver.ts';
+import { fanOut } from '../../src/deliveries/store.ts';
+import worker from '../../src/index.ts';
+import { API_ORIGIN, randomClientAddress, readSuccess, validBody } from './api.ts';
+import { withDatabase } from './database.ts';
+
+export type { ReceivedDelivery };
+
+/** An endpoint on the test receiver, verifying with `secrets`, answering `responses` in turn. */
+export async function receiverEndpoint(secrets: string[] = [], responses: ScriptedResponse[] = []) {
+  const response = await fetch(`${inject('receiver')}/endpoints`, {
+    method: 'POST',
+    body: JSON.stringify({ secrets, responses }),
+  });
+  return (await response.json()) as { id: string; url: string };
+}
+
+export async function setReceiverSecrets(endpointId: string, secrets: string[]): Promise<void> {
+  await fetch(`${inject('receiver')}/endpoints/${endpointId}/secrets`, {
+    method: 'PUT',
+    body: JSON.stringify(secrets),
+  });
+}
+
+export async function received(endpointId: string): Promise<ReceivedDelivery[]> {
+  return (await (await fetch(`${inject('receiver')}/endpoints/${endpointId}/requests`)).json()) as ReceivedDelivery[];
+}
+
+/** Waits (the queues work in the background) until `check` passes; fails with its last error otherwise. */
+export function eventually<T>(check: () => Promise<T> | T, timeout = 15_000): Promise<T> {
+  return vi.waitFor(check, { timeout, interval: 100 });
+}
+
+/** A webhook pointed at a fresh receiver endpoint that verifies with its signing secret. */
+export async function webhookWithReceiver(
+  token: string,
+  overrides: Record<string, unknown> = {},
+  responses: ScriptedResponse[] = [],
+) {
+  const endpoint = await receiverEndpoint([], responses);
+  const { data } = await readSuccess(
+    await exports.default.fetch(
+      new Request(`${API_ORIGIN}/webhooks`, {
+        method: 'POST',
+        headers: {
+          Authorization: `Bearer ${token}`,
+          'Content-Type': 'application/json',
+          'CF-Connecting-IP': randomClientAddress(),
+        },
+        body: JSON.stringify(validBody({ url: endpoint.url, events: ['INTERVIEW_COMPLETED', 'PING'], ...overrides })),
+      }),
+    ),
+  );
+  await setReceiverSecrets(endpoint.id, [data.signingSecret]);
+  return { webhook: data, endpoint };
+}
+
+export interface PublishedEvent {
+  id?: string;
+  type?: string;
+  accountId: string;
+  companyId?: string | null;
+  occurredAt?: string;
+  data?: unknown;
+}
+
+/** POST /events through the Worker, with the operator token. */
+export function publishRequest(event: PublishedEvent, token = env.EVENTS_PUBLISH_TOKEN): Request {
+  return new Request(`${API_ORIGIN}/events`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ type: 'INTERVIEW_COMPLETED', data: { candidateId: 'c-1' }, ...event }),
+  });
+}
+
+export async function publish(event: PublishedEvent): Promise<string> {
+  const response = await exports.default.fetch(publishRequest(event));
+  const text = await response.text();
+  expect(response.status, text).toBe(202);
+  return (JSON.parse(text) as { data: { eventId: string } }).data.eventId;
+}
+
+export type StoredDelivery = {
+  id: string;
+  webhook_id: string;
+  status: string;
+  attempts: number;
+  series: number;
+  last_error: string | null;
+  last_http_status: number | null;
+};
+
+export async function deliveriesOf(filter: { webhookId?: string; eventId?: string }): Promise<StoredDelivery[]> {
+  return withDatabase(async (db) => {
+    const conditions = [
+      filter.webhookId ? sql`webhook_id = ${filter.webhookId}::uuid` : sql`true`,
+      filter.eventId ? sql`event_id = ${filter.eventId}` : sql`true`,
+    ];
+    const result = await db.execute<StoredDelivery>(sql`
+      select id::text, webhook_id::text, status::text, attempts, series, last_error, last_http_status from deliveries
+      where ${sql.join(conditions, sql` and `)} order by created_at`);
+    return result.rows;
+  });
+}
+
+/** As if the circuit had opened an hour ago: its cool-down (a minute in tests) is over. */
+export async function backdateCircuit(id: string): Promise<void> {
+  await withDatabase((db) =>
+    db.execute(sql`update webhooks set circuit_opened_at = now() - interval '1 hour' where id = ${id}::uuid`),
+  );
+}
+
+export async function webhookState(id: string) {
+  return withDatabase(async (db) => {
+    const result = await db.execute<{
+      consecutive_failures: number;
+      circuit_opened_at: string | null;
+      is_active: boolean;
+    }>(sql`select consecutive_failures, is_active,
+      to_char(circuit_opened_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as circuit_opened_at
+    from webhooks where id = ${id}::uuid`);
+    return result.rows[0];
+  });
+}
+
+/**
+ * A delivery created as the fan-out creates it, but not put on the queue: a test hands its message to
+ * the consumer itself (consumeOne), so no copy runs in the background.
+ */
+export async function unqueuedDelivery(accountId: string): Promise<{ eventId: string; deliveryId: string }> {
+  const eventId = crypto.randomUUID();
+  const [pending] = await withDatabase((db) =>
+    fanOut(db, {
+      id: eventId,
+      accountId,
+      companyId: null,
+      type: 'INTERVIEW_COMPLETED',
+      occurredAt: new Date().toISOString(),
+      data: '{"candidateId":"c-1"}',
+    }),
+  );
+  if (!pending) throw new Error('the fan-out created no delivery: no webhook receives INTERVIEW_COMPLETED');
+  return { eventId, deliveryId: pending.id };
+}
+
+/**
+ * Runs the Worker's queue handler on one message, as `queue` would hand it over (its `attempts`th time),
+ * and says what the handler did with it: acked, or retried and with which options.
+ */
+export async function consumeOne(
+  queue: string,
+  body: unknown,
+  { overrides = {}, attempts = 1 }: { overrides?: Partial<Env>; attempts?: number } = {},
+): Promise<{ acked: boolean; retriedWith: QueueRetryOptions | undefined }> {
+  const batch = createMessageBatch(queue, [{ id: crypto.randomUUID(), timestamp: new Date(), attempts, body }]);
+  const message = batch.messages[0] as Message;
+  const retry = vi.spyOn(message, 'retry');
+  const ctx = createExecutionContext();
+  await (worker as ExportedHandler<Env>).queue?.(batch, { ...env, ...overrides }, ctx);
+  const result = await getQueueResult(batch, ctx);
+  return {
+    acked: result.explicitAcks.includes(message.id),
+    retriedWith: retry.mock.calls.length > 0 ? (retry.mock.calls[0]?.[0] ?? {}) : undefined,
+  };
+}
