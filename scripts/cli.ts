@@ -1,4 +1,5 @@
-// Operator CLI against the database of a running `npm run dev`, the embedded one, or DATABASE_URL.
+// Operator CLI against the database of a running `npm run dev`, the embedded one, or DATABASE_URL; and two
+// commands for trying deliveries out: publish an event to the running API, and listen for deliveries.
 //   npm run cli -- --help
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
@@ -11,7 +12,9 @@ import { tokenCacheKey } from '../src/auth/token-cache-key.ts';
 import type { AnyDatabase } from '../src/db/client.ts';
 import { UUID_PATTERN } from '../src/webhooks/schema.ts';
 import { migrateDatabase } from './db/migrate.ts';
-import { openDevDatabase, projectRoot } from './local/dev-database.ts';
+import { devServerApiUrl, openDevDatabase, projectRoot } from './local/dev-database.ts';
+import { devSecret } from './local/dev-secrets.ts';
+import { listen } from './local/listen.ts';
 import { withNodeDatabase } from './local/node-database.ts';
 import { UserError } from './local/user-error.ts';
 import { wranglerBin } from './local/wrangler.ts';
@@ -23,6 +26,8 @@ const USAGE = `Usage: npm run cli -- <command> [options] [--json]
   keys create --account ID --scopes ${SCOPES.join(',')} [--companies ID,ID] [--expires-in-seconds N] [--name NAME]
   keys revoke KEY_ID [--local | --remote]
   webhooks list --account ID
+  events publish --account ID --type TYPE [--company ID] [--data JSON] [--id EVENT_ID] [--url URL]
+  listen [--port 4000] --secret SIGNING_SECRET [--fail | --status N]
 
 Database: DATABASE_URL if set, else the embedded one of npm run dev (running or not).
 Pipe --json output with npm's banner off: npm run -s cli -- … --json | jq
@@ -30,7 +35,15 @@ Pipe --json output with npm's banner off: npm run -s cli -- … --json | jq
 keys revoke deletes the key's TOKEN_CACHE entry before and after marking it revoked. For the dev
 database (the embedded one, or the DATABASE_URL a running npm run dev serves) that is wrangler's local
 state; for any other database it is the deployed namespace (needs wrangler login), and when that cannot
-be done nothing is revoked. --local forces the local cache, for your own local DATABASE_URL.`;
+be done nothing is revoked. --local forces the local cache, for your own local DATABASE_URL.
+
+events publish posts to POST /events of the running npm run dev (or --url) with the operator token:
+EVENTS_PUBLISH_TOKEN if set, else the one npm run dev generated in .data/dev.env.
+
+listen serves http://localhost:4000/ (any path): it verifies each delivery with the webhook's signingSecret
+(--secret, or WEBHOOK_SECRET to keep it out of your shell history; comma-separated during a rotation),
+prints it and answers 200, 500 with --fail (watch the retries and the circuit), or --status N (410: see
+the webhook deactivated). A delivery that does not verify gets 401.`;
 
 class UsageError extends Error {}
 
@@ -50,6 +63,58 @@ function positiveInteger(value: string | undefined, flag: string): number | unde
   const number = Number(value);
   if (!Number.isInteger(number) || number < 1) throw new UsageError(`--${flag} must be a positive integer`);
   return number;
+}
+
+function httpStatus(value: string | undefined): number {
+  const status = Number(value ?? '200');
+  if (!Number.isInteger(status) || status < 200 || status > 599) {
+    throw new UsageError('--status must be an HTTP status from 200 to 599');
+  }
+  return status;
+}
+
+/** POST /events to the running API: what InstaView's own systems do when something happens. */
+async function publishEvent(values: Record<string, string | boolean | undefined>): Promise<unknown> {
+  const apiUrl = (values.url as string | undefined) ?? devServerApiUrl();
+  if (!apiUrl) throw new UserError('npm run dev is not running: start it, or pass --url');
+  const token = process.env.EVENTS_PUBLISH_TOKEN?.split(',')[0]?.trim() || devSecret('EVENTS_PUBLISH_TOKEN');
+  if (!token) {
+    throw new UserError('no publish token: set EVENTS_PUBLISH_TOKEN, or run npm run dev once to generate one');
+  }
+  let data: unknown = {};
+  if (values.data !== undefined) {
+    try {
+      data = JSON.parse(values.data as string);
+    } catch {
+      throw new UsageError('--data must be a JSON object, such as \'{"interviewId":"i-1"}\'');
+    }
+  }
+  const event = {
+    type: required(values.type as string | undefined, 'type'),
+    accountId: uuid(values.account as string | undefined, 'account'),
+    ...(values.company === undefined ? {} : { companyId: uuid(values.company as string, 'company') }),
+    ...(values.id === undefined ? {} : { id: values.id }),
+    data,
+  };
+  let response: Response;
+  try {
+    response = await fetch(new URL('/events', apiUrl), {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify(event),
+    });
+  } catch {
+    throw new UserError(`could not reach ${apiUrl}; is npm run dev running there?`);
+  }
+  const envelope = (await response.json()) as {
+    data: unknown;
+    error?: { message: string; details?: { issues?: { path: string; message: string }[] } };
+  };
+  if (!response.ok) {
+    const issues = envelope.error?.details?.issues?.map((issue) => `\n  ${issue.path}: ${issue.message}`) ?? [];
+    throw new UserError(`POST /events answered ${response.status}: ${envelope.error?.message}${issues.join('')}`);
+  }
+  return envelope.data;
 }
 
 /** A DNS label, as a company subdomain must be: lowercase letters, digits and inner hyphens, 1–63 long. */
@@ -134,6 +199,15 @@ async function main(argv: string[]): Promise<unknown> {
       companies: { type: 'string' },
       'expires-in-seconds': { type: 'string' },
       'max-webhooks': { type: 'string' },
+      type: { type: 'string' },
+      company: { type: 'string' },
+      data: { type: 'string' },
+      id: { type: 'string' },
+      url: { type: 'string' },
+      port: { type: 'string' },
+      status: { type: 'string' },
+      secret: { type: 'string' },
+      fail: { type: 'boolean', default: false },
       remote: { type: 'boolean', default: false },
       local: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
@@ -142,6 +216,15 @@ async function main(argv: string[]): Promise<unknown> {
   });
   const [resource, action, target] = positionals;
   if (values.help || !resource) throw new UsageError('');
+  if (`${resource} ${action}` === 'events publish') return publishEvent(values);
+  if (resource === 'listen') {
+    const secrets = list(values.secret ?? process.env.WEBHOOK_SECRET);
+    if (secrets.length === 0) throw new UsageError("--secret (or WEBHOOK_SECRET) must be the webhook's signingSecret");
+    if (values.fail && values.status !== undefined) throw new UsageError('--fail and --status cannot both be given');
+    const status = values.fail ? 500 : httpStatus(values.status);
+    await listen({ port: positiveInteger(values.port, 'port') ?? 4000, secrets, status });
+    return { stopped: true };
+  }
 
   const database = await openDevDatabase();
   try {

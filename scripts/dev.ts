@@ -17,7 +17,7 @@ import {
   recordDevServer,
   serveEmbeddedDatabase,
 } from './local/dev-database.ts';
-import { ensureDevVars } from './local/dev-vars.ts';
+import { ensureDevSecrets } from './local/dev-secrets.ts';
 import { startNeonHttpEndpoint } from './local/neon-http-endpoint.ts';
 import { UserError } from './local/user-error.ts';
 import { waitUntilServing, wranglerBin } from './local/wrangler.ts';
@@ -88,18 +88,24 @@ async function stop(exitCode: number): Promise<never> {
 }
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void stop(0));
 
+const DEV_DELIVERY_VARS = [
+  'DELIVERY_ALLOW_PRIVATE_TARGETS:true',
+  'DELIVERY_RETRY_SCHEDULE:2,10,30',
+  'CIRCUIT_COOL_DOWN_SECONDS:60',
+];
+
 async function main(): Promise<void> {
   const port = chosenPort();
   assertNoDevServer();
   await ensurePortFree(port);
   mkdirSync(dataDir, { recursive: true });
-  ensureDevVars();
+  ensureDevSecrets();
 
   const external = process.env.DATABASE_URL;
   const embedded = external ? undefined : await serveEmbeddedDatabase();
   if (embedded) cleanups.push(() => embedded.close());
   const databaseUrl = external ?? (embedded as { url: string }).url;
-  cleanups.push(recordDevServer(databaseUrl));
+  cleanups.push(recordDevServer(databaseUrl, `http://${HOST}:${port}`));
   console.log(`[dev] database: ${external ? 'DATABASE_URL' : 'embedded PGlite in .data/pglite'}`);
 
   await migrateDatabase(databaseUrl);
@@ -117,7 +123,10 @@ async function main(): Promise<void> {
       String(port),
       // With --env-file, wrangler takes secrets from that file and from the environment (DATABASE_URL).
       '--env-file',
-      '.dev.vars',
+      '.data/dev.env',
+      // Deliveries on a laptop: receivers on localhost, retries within a minute, a circuit that cools
+      // down in one (production: no private targets, retries over a day, an hour's cool-down).
+      ...DEV_DELIVERY_VARS.flatMap((binding) => ['--var', binding]),
     ],
     // Its own process group, so stopping dev can take down workerd and esbuild with it. The Worker's
     // DATABASE_URL names the local endpoint, which src/db/client.ts reaches over plain http.

@@ -20,7 +20,7 @@ import { hashApiToken } from '../../src/auth/api-token.ts';
 import { tokenCacheKey } from '../../src/auth/token-cache-key.ts';
 import { migrateDatabase } from '../db/migrate.ts';
 import { projectRoot } from '../local/dev-database.ts';
-import { newEncryptionKeys } from '../local/dev-vars.ts';
+import { newEncryptionKeys } from '../local/dev-secrets.ts';
 import { startNeonHttpEndpoint } from '../local/neon-http-endpoint.ts';
 import { startNeonRelay } from '../local/neon-relay.ts';
 import { createScratchDatabase } from '../local/scratch-database.ts';

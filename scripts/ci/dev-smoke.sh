@@ -113,6 +113,81 @@ rotated=$(curl -sS -X POST $API/webhooks/$ID/rotate-secret "${auth[@]}" "${json[
 [ "$(curl -sS -o /dev/null -w '%{http_code}' -X DELETE $API/webhooks/$ID "${auth[@]}")" = 404 ] || fail 'second DELETE'
 echo 'dev-smoke: README walkthrough: create, get with ETag, list, PATCH with If-Match (412 when stale), rotate, reset, delete'
 
+# The README's "Receiving events", as written there: a listener on localhost:4000, a webhook to it, the
+# test ping, a published event arriving verified, the log, a failing endpoint's retries on dev's
+# schedule, redeliver and recover; then the README's by-hand verify() on a captured delivery.
+ACCOUNT=$(sed -n 's/^Using the dev account \([0-9a-f-]*\).*$/\1/p; s/^Created the dev account \([0-9a-f-]*\).*$/\1/p' "$log")
+[ -n "$ACCOUNT" ] || fail 'the banner names no dev account'
+created=$(curl -sS -X POST $API/webhooks -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
+  -d '{"url":"http://localhost:4000/instaview","events":["INTERVIEW_COMPLETED","PING"]}')
+HOOK=$(echo "$created" | node -pe 'JSON.parse(require("fs").readFileSync(0)).data.id')
+echo "$created" | node -pe 'JSON.parse(require("fs").readFileSync(0)).data.signingSecret' > .data/listen-secret
+listen_log=$(mktemp)
+listener() {
+  npm run -s cli -- listen --port 4000 --secret "$(cat .data/listen-secret)" "$@" >"$listen_log" 2>&1 &
+  listen_pid=$!
+  for _ in $(seq 1 100); do grep -q '^Listening' "$listen_log" && return; sleep 0.1; done
+  cat "$listen_log"; fail 'the listener did not start'
+}
+stop_listener() { pkill -TERM -P "$listen_pid" 2>/dev/null || true; kill -TERM "$listen_pid" 2>/dev/null || true; wait "$listen_pid" 2>/dev/null || true; }
+wait_for() { # pattern, count, seconds
+  for _ in $(seq 1 $(($3 * 5))); do [ "$(grep -c "$1" "$listen_log")" -ge "$2" ] && return; sleep 0.2; done
+  cat "$listen_log"; fail "the listener did not print \"$1\" $2 time(s) within $3 s"
+}
+trap 'stop_listener; cleanup' EXIT
+listener
+[ "$(curl -sS -X POST $API/webhooks/$HOOK/test -H "Authorization: Bearer $KEY" | data success)" = true ] || fail 'the test ping failed'
+wait_for '✓ verified PING' 1 5
+npm run -s cli -- events publish --account $ACCOUNT --type INTERVIEW_COMPLETED --data '{"interviewId":"i-1","score":0.82}' >/dev/null
+wait_for '✓ verified INTERVIEW_COMPLETED' 1 10
+DELIVERY=$(curl -sS "$API/webhooks/$HOOK/deliveries?limit=1" -H "Authorization: Bearer $KEY" \
+  | node -pe 'JSON.parse(require("fs").readFileSync(0)).data.data[0].id')
+[ "$(curl -sS $API/webhooks/$HOOK/deliveries/$DELIVERY -H "Authorization: Bearer $KEY" | data status)" = succeeded ] || fail 'the delivery is not succeeded in the log'
+echo 'dev-smoke: README receiving events: listener on localhost, test ping and a published event arrive verified'
+stop_listener
+listener --fail
+npm run -s cli -- events publish --account $ACCOUNT --type INTERVIEW_COMPLETED >/dev/null
+# At once, then after 2, 10 and 30 s: four attempts of one delivery, then failed.
+wait_for '✓ verified INTERVIEW_COMPLETED.* → 500' 4 60
+[ "$(grep '→ 500' "$listen_log" | awk '{print $6}' | sort -u | wc -l)" = 1 ] || fail 'the retries changed webhook-id'
+sleep 1
+failed=$(curl -sS "$API/webhooks/$HOOK/deliveries?status=failed" -H "Authorization: Bearer $KEY")
+[ "$(echo "$failed" | data data.0.attempts)" = 4 ] || fail "the failed delivery's log: $failed"
+[ "$(curl -sS $API/webhooks/$HOOK -H "Authorization: Bearer $KEY" | data consecutiveFailures)" = 4 ] || fail 'consecutiveFailures is not 4'
+stop_listener
+listener
+curl -sS -X POST $API/webhooks/$HOOK/reset-circuit -H "Authorization: Bearer $KEY" >/dev/null
+[ "$(curl -sS -o /dev/null -w '%{http_code}' -X POST $API/webhooks/$HOOK/deliveries/$DELIVERY/redeliver -H "Authorization: Bearer $KEY")" = 202 ] || fail 'redeliver'
+recovered=$(curl -sS -X POST $API/webhooks/$HOOK/recover -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
+  -d "{\"since\":\"$(node -pe 'new Date(Date.now() - 3600e3).toISOString()')\"}")
+[ "$(echo "$recovered" | data count)" = 1 ] || fail "recover answered $recovered"
+wait_for '✓ verified INTERVIEW_COMPLETED.* → 200' 2 10
+stop_listener
+echo 'dev-smoke: README receiving events: --fail retried at 0, 2, 10, 30 s with one webhook-id, then failed; redeliver and recover sent again'
+
+# The README's by-hand verify(), run as printed on a delivery captured here: true, and false once tampered.
+verify_js=$(awk '/^By hand, in a few lines/{on=1} on&&/^```js$/{grab=1;next} grab&&/^```$/{exit} grab' README.md)
+[ -n "$verify_js" ] || fail 'no by-hand verify() in the README'
+curl -sS -X PATCH $API/webhooks/$HOOK -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
+  -d '{"url":"http://localhost:4001/capture"}' >/dev/null
+SECRET=$(cat .data/listen-secret) node --input-type=module -e "
+$verify_js
+import { createServer } from 'node:http';
+const server = createServer((request, response) => {
+  let body = '';
+  request.on('data', (chunk) => (body += chunk)).on('end', () => {
+    response.end('ok');
+    const secret = process.env.SECRET;
+    const ok = verify(secret, request.headers, body);
+    const tampered = verify(secret, request.headers, body.replace('PING', 'PONG'));
+    server.close();
+    if (!ok || tampered) { console.error('verify() gave', ok, tampered); process.exit(1); }
+  });
+}).listen(4001, '127.0.0.1', () => fetch('$API/webhooks/$HOOK/test', { method: 'POST', headers: { Authorization: 'Bearer $KEY' } }));
+" || fail "the README's by-hand verify() did not verify a real delivery"
+rm -f .data/listen-secret
+echo "dev-smoke: the README's by-hand verify() accepts a real delivery and refuses it tampered"
+
 # GET /docs in a real browser, with every host but this one unresolvable: the reference renders the routes.
 if command -v chromium >/dev/null; then
   profile=$(mktemp -d)
@@ -122,7 +197,8 @@ if command -v chromium >/dev/null; then
       '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1' "$@" 2>/dev/null
   }
   dom=$(browse --dump-dom $API/docs)
-  for summary in 'Create a webhook' 'List webhooks' 'Get a webhook' 'Update a webhook' 'Delete a webhook' 'Rotate a webhook'; do
+  for summary in 'Create a webhook' 'List webhooks' 'Get a webhook' 'Update a webhook' 'Delete a webhook' 'Rotate a webhook' \
+    'Send a test event' 'Send a delivery again' 'Publish an event'; do
     echo "$dom" | grep -q "$summary" || fail "/docs rendered without \"$summary\""
   done
   shot=${TMPDIR:-/tmp}/webhooks-docs.png

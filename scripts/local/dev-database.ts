@@ -24,6 +24,8 @@ export interface DevDatabase {
 interface DevServerState {
   pid: number;
   databaseUrl: string;
+  /** Where it serves the API, http://127.0.0.1:<port>. */
+  apiUrl: string;
 }
 
 function isRunning(pid: number): boolean {
@@ -48,14 +50,19 @@ export function assertNoDevServer(): void {
 }
 
 /** Tells other tools which database this `npm run dev` serves; the returned function forgets it. */
-export function recordDevServer(databaseUrl: string): () => void {
-  const state: DevServerState = { pid: process.pid, databaseUrl };
+export function recordDevServer(databaseUrl: string, apiUrl: string): () => void {
+  const state: DevServerState = { pid: process.pid, databaseUrl, apiUrl };
   writeFileSync(stateFile, JSON.stringify(state));
   return () => rmSync(stateFile, { force: true });
 }
 
 export function serveEmbeddedDatabase() {
   return startEmbeddedPostgres({ dataDir: pgliteDir });
+}
+
+/** The API of the running `npm run dev`, if one is running. */
+export function devServerApiUrl(): string | undefined {
+  return runningDevServer()?.apiUrl;
 }
 
 /** The database the operator CLI should use. */
