@@ -123,4 +123,5 @@ export default {
     return service.fetch(request, env, ctx);
   },
   scheduled: service.scheduled,
+  queue: service.queue,
 } satisfies ExportedHandler<BenchEnv>;

@@ -12,6 +12,8 @@ export interface LoadPlan {
   body: string;
   /** One Authorization token per request, or null to send none. */
   tokens: (string | null)[];
+  /** One URL per request, instead of `url` for all of them. */
+  urls?: string[];
 }
 
 export interface LoadResult {
@@ -58,11 +60,13 @@ export async function runLoad(plan: LoadPlan): Promise<LoadResult> {
   await Promise.all(
     Array.from({ length: plan.concurrency }, async () => {
       while (next < plan.tokens.length) {
-        const token = plan.tokens[next++] ?? null;
+        const index = next++;
+        const token = plan.tokens[index] ?? null;
+        const target = plan.urls?.[index] === undefined ? url : new URL(plan.urls[index]);
         const sent = performance.now();
         let status: string;
         try {
-          status = String(await send(agent, url, plan.method ?? 'POST', plan.body, token));
+          status = String(await send(agent, target, plan.method ?? 'POST', plan.body, token));
         } catch {
           status = 'network-error';
         }

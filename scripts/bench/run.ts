@@ -1,10 +1,12 @@
-// npm run bench: how close POST /webhooks is to the least work it could do, on this machine.
+// npm run bench: how close POST /webhooks is to the least work it could do, on this machine, and
+// what delivering events costs.
 //
 // Runs the service under `wrangler dev` (workerd, Neon's HTTP driver through the local SQL endpoint) against a
 // real Postgres (DATABASE_URL, default the machine's server), in a scratch database it drops after.
 // Three workloads, interleaved over several rounds: create with a cached key, create with an uncached
 // key, and the bench-only bare insert (bench/worker.ts). workerd is pinned to core 0; the load
-// generator, relay and this script to core 1. Prints one table and writes it as JSON.
+// generator, relay and this script to core 1. Then deliveries: events published, fanned out and sent
+// to a local receiver that verifies each one (bench/deliveries.ts). Prints the tables, writes JSON.
 //
 //   npm run bench                      # full run (a few minutes)
 //   npm run bench -- --smoke           # a few hundred requests: checks the benchmark still works
@@ -26,12 +28,13 @@ import { startNeonRelay } from '../local/neon-relay.ts';
 import { createScratchDatabase } from '../local/scratch-database.ts';
 import { waitUntilServing, wranglerBin } from '../local/wrangler.ts';
 import { measureBundle } from './bundle.ts';
+import { measureDeliveries } from './deliveries.ts';
 import { measureDistance } from './distance.ts';
 import type { LoadPlan, LoadResult } from './load.ts';
 import { cpuTimeMs, findWorkerd, pinToCore } from './processes.ts';
 import { activeMs, isConsoleCall, startProfiler, summariseProfile } from './profile.ts';
 import { type BenchReport, type IsolateProfile, median, printReport, type WorkloadFigures } from './report.ts';
-import { seedBench } from './seed.ts';
+import { seedBench, seedDeliveryAccount } from './seed.ts';
 
 const { values: options } = parseArgs({
   options: {
@@ -43,6 +46,8 @@ const { values: options } = parseArgs({
     'distance-only': { type: 'boolean', default: false },
     'db-rtt-ms': { type: 'string' },
     'distance-requests': { type: 'string' },
+    events: { type: 'string' },
+    'webhooks-per-event': { type: 'string' },
   },
 });
 const smoke = options.smoke;
@@ -55,6 +60,9 @@ const distanceRtts = [0, Number(options['db-rtt-ms'] ?? 50)];
 /** Keys of their own for the distance run, so its creates fit each account's limit. */
 const DISTANCE_KEYS = 20;
 const startupRuns = smoke ? 1 : 9;
+/** The delivery workload: events published, each to this many webhooks. */
+const deliveryEvents = Number(options.events ?? (smoke ? 20 : 300));
+const webhooksPerEvent = Number(options['webhooks-per-event'] ?? 10);
 const WORKER_CORE = 0;
 const OTHER_CORE = 1;
 
@@ -129,6 +137,8 @@ try {
   );
   const distanceTokens = seed.cachedTokens.splice(cachedKeys);
   const distanceUncachedTokens = seed.uncachedTokens.splice(requests * rounds);
+  const deliveryAccount = await seedDeliveryAccount(database.url);
+  const publishToken = `pub_bench_${crypto.randomUUID()}`;
   const endpoint = await startNeonHttpEndpoint({ databaseUrl: database.url });
   cleanups.unshift(() => endpoint.close());
   // Only for the transport comparison: the same bare insert over the WebSocket pool the service used before.
@@ -138,7 +148,10 @@ try {
   const port = await freePort();
   const inspectorPort = await freePort();
   const envFile = join(work, 'bench.env');
-  writeFileSync(envFile, `ENCRYPTION_KEYS="${newEncryptionKeys('bench')}"\nDATABASE_URL="${endpoint.databaseUrl}"\n`);
+  writeFileSync(
+    envFile,
+    `ENCRYPTION_KEYS="${newEncryptionKeys('bench')}"\nDATABASE_URL="${endpoint.databaseUrl}"\nEVENTS_PUBLISH_TOKEN="${publishToken}"\n`,
+  );
   const wrangler = spawn(
     wranglerBin,
     [
@@ -158,6 +171,9 @@ try {
       `BENCH_WS_DATABASE_URL:${database.url}`,
       '--var',
       'BENCH_ROUTES:enabled',
+      // The delivery workload's receiver is on 127.0.0.1.
+      '--var',
+      'DELIVERY_ALLOW_PRIVATE_TARGETS:true',
       '--var',
       `BENCH_ACCOUNT_ID:${seed.accountId}`,
       '--var',
@@ -204,6 +220,53 @@ try {
   const idleBefore = cpuTimeMs(workerd.worker);
   await new Promise((resolve) => setTimeout(resolve, 2000));
   const idleCpuMsPerSecond = (cpuTimeMs(workerd.worker) - idleBefore) / 2;
+
+  let isolateProfile: IsolateProfile | undefined;
+  if (options.profile) {
+    // Before the measured rounds, not among them (profiling slows the isolate down). Placed after them, in
+    // full runs, the profiled requests ran workerd out of file descriptors (EMFILE); here they do not.
+    // The profile samples only the Worker's own isolate: Miniflare's KV and rate-limiter simulators run
+    // elsewhere and are not in it; what remains that exists only locally is wrangler's forwarding of
+    // console output.
+    // One request at a time: the profiler samples wall time, so with requests overlapping on a busy core
+    // it would charge the isolate for waiting its turn. A few hundred requests are enough for stable
+    // figures (and under the profiler wrangler's dev proxy holds on to sockets: 3000 ran it out of files).
+    const profiledRequests = Math.min(requests, 400);
+    const profiled: [name: string, plan: LoadPlan][] = [
+      ['bare insert', { url: bareUrl, concurrency: 1, body: '{}', tokens: Array(profiledRequests).fill(null) }],
+      [
+        'bare insert, WebSocket pool',
+        { url: bareWebSocketUrl, concurrency: 1, body: '{}', tokens: Array(profiledRequests).fill(null) },
+      ],
+      [
+        'create, cached key',
+        {
+          url: createUrl,
+          concurrency: 1,
+          body: CREATE_BODY,
+          tokens: Array.from({ length: profiledRequests }, (_, i) => seed.cachedTokens[(i + 7) % cachedKeys] as string),
+        },
+      ],
+    ];
+    isolateProfile = {};
+    mkdirSync(join(projectRoot, 'bench-results'), { recursive: true });
+    for (const [name, plan] of profiled) {
+      const profiler = await startProfiler(inspectorPort);
+      await runLoad(plan);
+      const profile = await profiler.stop();
+      isolateProfile[name] = {
+        activeMsPerRequest: activeMs(profile) / profiledRequests,
+        netOfConsoleMsPerRequest: activeMs(profile, isConsoleCall) / profiledRequests,
+      };
+      const file = `${name.replace(/[^a-z]+/g, '-')}.cpuprofile`;
+      writeFileSync(join(projectRoot, 'bench-results', file), JSON.stringify(profile));
+      if (name === 'create, cached key') {
+        console.log(
+          `Self time over ${profiledRequests} cached-key creates (bench-results/${file}):\n${summariseProfile(profile)}\n`,
+        );
+      }
+    }
+  }
 
   async function measure(plan: LoadPlan): Promise<WorkloadFigures> {
     const before = { worker: cpuTimeMs(workerd.worker), proxy: cpuTimeMs(workerd.proxy), db: await statementCount() };
@@ -285,6 +348,30 @@ try {
   };
   log(`local platform stand-ins per operation: ${JSON.stringify(platformSimulation)}`);
 
+  // One webhook per distance key, for the lifecycle routes: request i goes to key i's own webhook.
+  const distanceWebhooks: string[] = [];
+  for (const token of distanceTokens) {
+    const response = await fetch(createUrl, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+      body: CREATE_BODY,
+    });
+    if (response.status !== 201) throw new Error(`creating a distance webhook answered ${response.status}`);
+    distanceWebhooks.push(((await response.json()) as { data: { id: string } }).data.id);
+  }
+  /** A lifecycle route, each request by the next distance key on its own webhook. */
+  const lifecycle = (name: string, method: string, suffix: (id: string) => string, body = '') => ({
+    name,
+    expected: 200,
+    plan: (count: number) => ({
+      url: createUrl,
+      method,
+      body,
+      urls: Array.from({ length: count }, (_, i) => `${base}${suffix(distanceWebhooks[i % DISTANCE_KEYS] as string)}`),
+      tokens: Array.from({ length: count }, (_, i) => distanceTokens[i % DISTANCE_KEYS] as string),
+    }),
+  });
+
   let uncachedDistanceOffset = 0;
   const distance = await measureDistance(
     endpoint,
@@ -310,6 +397,11 @@ try {
           };
         },
       },
+      lifecycle('get', 'GET', (id) => `/webhooks/${id}`),
+      lifecycle('list', 'GET', () => '/webhooks?limit=10'),
+      lifecycle('update', 'PATCH', (id) => `/webhooks/${id}`, '{"description":"changed at a distance"}'),
+      lifecycle('reset circuit', 'POST', (id) => `/webhooks/${id}/reset-circuit`),
+      lifecycle('delivery log', 'GET', (id) => `/webhooks/${id}/deliveries?limit=10`),
       {
         name: 'bare insert',
         expected: 201,
@@ -339,50 +431,24 @@ try {
     )),
   );
 
-  let isolateProfile: IsolateProfile | undefined;
-  if (options.profile) {
-    // Outside the measured rounds (profiling slows the isolate down). The profile samples only the
-    // Worker's own isolate: Miniflare's KV and rate-limiter simulators run elsewhere and are not in it;
-    // what remains that exists only locally is wrangler's forwarding of console output.
-    // One request at a time: the profiler samples wall time, so with requests overlapping on a busy core
-    // it would charge the isolate for waiting its turn. A few hundred requests are enough for stable
-    // figures (and under the profiler wrangler's dev proxy holds on to sockets: 3000 ran it out of files).
-    const profiledRequests = Math.min(requests, 400);
-    const profiled: [name: string, plan: LoadPlan][] = [
-      ['bare insert', { url: bareUrl, concurrency: 1, body: '{}', tokens: Array(profiledRequests).fill(null) }],
-      [
-        'bare insert, WebSocket pool',
-        { url: bareWebSocketUrl, concurrency: 1, body: '{}', tokens: Array(profiledRequests).fill(null) },
-      ],
-      [
-        'create, cached key',
-        {
-          url: createUrl,
-          concurrency: 1,
-          body: CREATE_BODY,
-          tokens: Array.from({ length: profiledRequests }, (_, i) => seed.cachedTokens[(i + 7) % cachedKeys] as string),
-        },
-      ],
-    ];
-    isolateProfile = {};
-    mkdirSync(join(projectRoot, 'bench-results'), { recursive: true });
-    for (const [name, plan] of profiled) {
-      const profiler = await startProfiler(inspectorPort);
-      await runLoad(plan);
-      const profile = await profiler.stop();
-      isolateProfile[name] = {
-        activeMsPerRequest: activeMs(profile) / profiledRequests,
-        netOfConsoleMsPerRequest: activeMs(profile, isConsoleCall) / profiledRequests,
-      };
-      const file = `${name.replace(/[^a-z]+/g, '-')}.cpuprofile`;
-      writeFileSync(join(projectRoot, 'bench-results', file), JSON.stringify(profile));
-      if (name === 'create, cached key') {
-        console.log(
-          `Self time over ${requests} cached-key creates (bench-results/${file}):\n${summariseProfile(profile)}\n`,
-        );
-      }
-    }
-  }
+  const deliveries = await measureDeliveries({
+    base,
+    publishToken,
+    account: deliveryAccount,
+    events: deliveryEvents,
+    idleEvents: smoke ? 5 : 30,
+    webhooks: webhooksPerEvent,
+    concurrency,
+    workerPid: workerd.worker,
+    sqlControlUrl: endpoint.controlUrl,
+    runLoad,
+    log,
+  });
+  log(
+    `deliveries: ${deliveries.deliveries} in ${(deliveries.deliveries / deliveries.deliveriesPerSecond).toFixed(1)} s, ` +
+      `${deliveries.statementsPerEvent.toFixed(2)} statements/event, ${deliveries.statementsPerAttempt.toFixed(2)} statements/attempt, ` +
+      `event to receiver p50 ${deliveries.eventToDeliveryP50Ms} ms (one event at a time ${deliveries.idleEventToDeliveryP50Ms} ms), ${deliveries.errors} errors`,
+  );
 
   const combine = (runs: WorkloadFigures[]): WorkloadFigures => ({
     requests: runs.reduce((sum, run) => sum + run.requests, 0),
@@ -414,6 +480,7 @@ try {
     uncached: combine(samples.get('create, uncached key') ?? []),
     platformSimulation,
     distance,
+    deliveries,
     ...(isolateProfile ? { isolateProfile } : {}),
     bundle,
   };

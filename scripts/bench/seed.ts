@@ -27,7 +27,7 @@ export async function seedBench(databaseUrl: string, cachedKeys: number, uncache
          select id, row_number() over () as n from accounts_made
        )
        insert into api_keys (account_id, token_hash, scopes, name)
-       select numbered.id, t.hash, '{write:webhooks}', 'bench'
+       select numbered.id, t.hash, '{write:webhooks,read:webhooks}', 'bench'
        from unnest($2::text[]) with ordinality as t(hash, n) join numbered using (n) order by t.n
        returning id, account_id`,
       [hashes.length, hashes],
@@ -47,6 +47,25 @@ export async function seedBench(databaseUrl: string, cachedKeys: number, uncache
       cachedTokens: tokens.slice(1, 1 + cachedKeys),
       uncachedTokens: tokens.slice(1 + cachedKeys),
     };
+  } finally {
+    await client.end();
+  }
+}
+
+/** An account of its own for the delivery workload, and a key that can create its webhooks. */
+export async function seedDeliveryAccount(databaseUrl: string): Promise<{ accountId: string; token: string }> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const token = generateApiToken();
+    const result = await client.query<{ account_id: string }>(
+      `with account as (insert into accounts (name) values ('Bench deliveries') returning id)
+       insert into api_keys (account_id, token_hash, scopes, name)
+       select id, $1, '{write:webhooks,read:webhooks}', 'bench deliveries' from account
+       returning account_id`,
+      [await hashApiToken(token)],
+    );
+    return { accountId: result.rows[0]?.account_id as string, token };
   } finally {
     await client.end();
   }
