@@ -357,6 +357,12 @@ describe('POST /webhooks/{id}/recover', () => {
   });
 });
 
+/** POST /webhooks/{id}/recover for the last hour: what it answers. */
+async function recoverLastHour(webhookId: string, token: string): Promise<{ count: number }> {
+  const since = new Date(Date.now() - 3_600_000).toISOString();
+  return data(await call('POST', `/webhooks/${webhookId}/recover`, { token, body: { since } }), 202);
+}
+
 describe('POST /webhooks/{id}/recover, when things go wrong', () => {
   async function failedDeliveries(count: number) {
     const account = await createTestAccount();
@@ -397,15 +403,7 @@ describe('POST /webhooks/{id}/recover, when things go wrong', () => {
       503,
       'SERVICE_UNAVAILABLE',
     );
-    expect(
-      await data(
-        await call('POST', `/webhooks/${webhook.id}/recover`, {
-          token: account.token,
-          body: { since: new Date(Date.now() - 3_600_000).toISOString() },
-        }),
-        202,
-      ),
-    ).toEqual({ count: 2 });
+    expect(await recoverLastHour(webhook.id, account.token)).toEqual({ count: 2 });
     await eventually(async () => {
       for (const eventId of events) {
         expect(await deliveriesOf({ eventId })).toEqual([expect.objectContaining({ status: 'succeeded' })]);
@@ -419,15 +417,7 @@ describe('POST /webhooks/{id}/recover, when things go wrong', () => {
     const { webhook } = await webhookWithReceiver(account.token, {}, [{ status: 500 }]);
     const test = await data<TestResult>(await sendTest(webhook.id, account.token));
     expect(test.success).toBe(false);
-    expect(
-      await data(
-        await call('POST', `/webhooks/${webhook.id}/recover`, {
-          token: account.token,
-          body: { since: new Date(Date.now() - 3_600_000).toISOString() },
-        }),
-        202,
-      ),
-    ).toEqual({ count: 0 });
+    expect(await recoverLastHour(webhook.id, account.token)).toEqual({ count: 0 });
   });
 });
 
