@@ -13,7 +13,10 @@ log=$(mktemp)
 setsid npm run dev >"$log" 2>&1 &
 dev_pid=$!
 cleanup() {
-  # Everything in dev's session: npm's group and the one dev gives wrangler.
+  # wrangler runs in a session of its own (spawned detached), which only dev can stop: ask it first
+  # (SIGTERM stops wrangler's group too), then kill whatever is left of dev's session.
+  pkill -TERM -s "$dev_pid" 2>/dev/null || true
+  for _ in $(seq 1 50); do pgrep -s "$dev_pid" >/dev/null || break; sleep 0.2; done
   pkill -KILL -s "$dev_pid" 2>/dev/null || true
 }
 trap cleanup EXIT
