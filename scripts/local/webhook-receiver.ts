@@ -6,8 +6,13 @@
 //   PUT  /endpoints/{id}/secrets ["…"]      the secrets to verify with (after a rotation, say)
 //   GET  /endpoints/{id}/requests            what arrived, oldest first
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { Webhook } from 'standardwebhooks';
+import { createRequire } from 'node:module';
+import type * as StandardWebhooks from 'standardwebhooks';
 import { readBody } from './read-body.ts';
+
+// Loaded by Node itself: in Vitest's global setup Vite would inline the package and warn, on every
+// fresh checkout, that its published sourcemap names sources it does not ship.
+const { Webhook } = createRequire(import.meta.url)('standardwebhooks') as typeof StandardWebhooks;
 
 export interface ScriptedResponse {
   status: number;
