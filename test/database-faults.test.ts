@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { afterEach, describe, expect, inject, it, vi } from 'vitest';
 import { sqlEndpoint } from '../src/db/client.ts';
-import { expectError, fetchWithEnv, postWebhook, validBody, webhookRequest } from './support/api.ts';
+import { expectError, postWebhook, throughWorker, validBody, webhookRequest } from './support/api.ts';
 import { webhookCounts, withDatabase } from './support/database.ts';
 import {
   consumeOne,
@@ -188,7 +188,7 @@ describe('the transport to Neon', () => {
     // thing (a DNS lookup that fails) ends the same way here, but workerd prints an internal error for it.
     const spy = vi.spyOn(globalThis, 'fetch').mockRejectedValue(new TypeError('Network connection lost.'));
     try {
-      const response = await fetchWithEnv(webhookRequest(validBody(), { token: account.token }), {
+      const response = await throughWorker(webhookRequest(validBody(), { token: account.token }), {
         DATABASE_URL: 'postgres://user:password@ep-quiet-sky-123.us-east-2.aws.neon.tech/neondb?sslmode=require',
       });
       await expectUnavailable(response);
@@ -212,7 +212,7 @@ describe('a DATABASE_URL that is not Neon', () => {
     const fetches = vi.spyOn(globalThis, 'fetch');
     try {
       await expectUnavailable(
-        await fetchWithEnv(webhookRequest(validBody(), { token: account.token }), { DATABASE_URL: url }),
+        await throughWorker(webhookRequest(validBody(), { token: account.token }), { DATABASE_URL: url }),
       );
       expect(
         fetches.mock.calls.map(([input]) => String(input instanceof Request ? input.url : input)),

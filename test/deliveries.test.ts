@@ -2,11 +2,11 @@
 // (scripts/local/webhook-receiver.ts) that verifies every delivery with the standardwebhooks library.
 // Test configuration (vitest.config.ts): retries 1 s apart, circuit threshold 3, cool-down 60 s (the tests
 // end it by backdating the circuit's opening rather than waiting).
-import { env, exports } from 'cloudflare:workers';
+import { env } from 'cloudflare:workers';
 import { sql } from 'drizzle-orm';
 import { describe, expect, it, vi } from 'vitest';
 import { revokeApiKey } from '../src/admin/api-keys.ts';
-import { expectError, expectValidationIssues, fetchWithEnv, webhookRequest } from './support/api.ts';
+import { expectError, expectValidationIssues, throughWorker, webhookRequest } from './support/api.ts';
 import { withDatabase } from './support/database.ts';
 import {
   backdateCircuit,
@@ -80,15 +80,13 @@ describe('POST /events', () => {
   it('takes only the operator token (any of several, for rotation), never a customer key', async () => {
     const account = await createTestAccount();
     const request = (token: string) => publishRequest({ accountId: account.accountId }, token);
-    const missing = await exports.default.fetch(
-      new Request(request('x'), { headers: { 'Content-Type': 'application/json' } }),
-    );
+    const missing = await throughWorker(new Request(request('x'), { headers: { 'Content-Type': 'application/json' } }));
     await expectError(missing, 401, 'UNAUTHORIZED');
-    await expectError(await exports.default.fetch(request(account.token)), 401, 'UNAUTHORIZED');
-    await expectError(await exports.default.fetch(request(`${env.EVENTS_PUBLISH_TOKEN}x`)), 401, 'UNAUTHORIZED');
+    await expectError(await throughWorker(request(account.token)), 401, 'UNAUTHORIZED');
+    await expectError(await throughWorker(request(`${env.EVENTS_PUBLISH_TOKEN}x`)), 401, 'UNAUTHORIZED');
     const rotating = { EVENTS_PUBLISH_TOKEN: `new-token, ${env.EVENTS_PUBLISH_TOKEN}` };
-    expect((await fetchWithEnv(request('new-token'), rotating)).status).toBe(202);
-    expect((await fetchWithEnv(request(env.EVENTS_PUBLISH_TOKEN), rotating)).status).toBe(202);
+    expect((await throughWorker(request('new-token'), rotating)).status).toBe(202);
+    expect((await throughWorker(request(env.EVENTS_PUBLISH_TOKEN), rotating)).status).toBe(202);
   });
 
   it.each([
@@ -111,7 +109,7 @@ describe('POST /events', () => {
   ])('refuses %s with 400 naming each field', async (_, override, paths) => {
     const account = await createTestAccount();
     const issues = await expectValidationIssues(
-      await exports.default.fetch(publishRequest({ accountId: account.accountId, ...override })),
+      await throughWorker(publishRequest({ accountId: account.accountId, ...override })),
     );
     expect(issues.map((issue) => issue.path).sort()).toEqual(paths);
   });
@@ -137,7 +135,7 @@ describe('who receives an event (fan-out)', () => {
       unsubscribed: await webhookWithReceiver(account.token, { events: ['ANALYSIS_FAILED'] }),
       otherAccount: await webhookWithReceiver(stranger.token),
     };
-    await exports.default.fetch(
+    await throughWorker(
       webhookRequest(
         { isActive: false },
         { token: account.token, method: 'PATCH', path: `/webhooks/${hooks.inactive.webhook.id}` },
@@ -240,7 +238,7 @@ describe('the request a receiver gets', () => {
     const account = await createTestAccount();
     const { webhook, endpoint } = await webhookWithReceiver(account.token);
     const rotated = (await (
-      await exports.default.fetch(
+      await throughWorker(
         webhookRequest(
           { gracePeriodSeconds: 600 },
           {
@@ -400,7 +398,7 @@ describe('the circuit breaker', () => {
     await eventually(async () =>
       expect(await deliveriesOf({ eventId: skipped })).toEqual([expect.objectContaining({ status: 'skipped' })]),
     );
-    await exports.default.fetch(
+    await throughWorker(
       webhookRequest(undefined, { token: account.token, path: `/webhooks/${webhook.id}/reset-circuit`, rawBody: null }),
     );
     const afterReset = await publish({ accountId: account.accountId });
@@ -417,7 +415,7 @@ describe('never twice on purpose', () => {
     const { webhook, endpoint } = await webhookWithReceiver(account.token, {}, [{ status: 500 }]);
     await publish({ accountId: account.accountId });
     await receivedCount(endpoint.id, 1);
-    await exports.default.fetch(
+    await throughWorker(
       webhookRequest(undefined, { token: account.token, method: 'DELETE', path: `/webhooks/${webhook.id}` }),
     );
     await settle(3000);
@@ -430,7 +428,7 @@ describe('never twice on purpose', () => {
     const { webhook, endpoint } = await webhookWithReceiver(account.token, {}, [{ status: 500 }]);
     const eventId = await publish({ accountId: account.accountId });
     await receivedCount(endpoint.id, 1);
-    await exports.default.fetch(
+    await throughWorker(
       webhookRequest({ isActive: false }, { token: account.token, method: 'PATCH', path: `/webhooks/${webhook.id}` }),
     );
     expect(await deliveriesOf({ eventId })).toEqual([expect.objectContaining({ status: 'cancelled' })]);

@@ -2,12 +2,12 @@
 // and with which delay. Miniflare's queue does not report the delay a retry asked for, so these tests
 // hand the Worker's queue handler a message themselves (createMessageBatch) and watch msg.retry.
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from 'cloudflare:test';
-import { env, exports } from 'cloudflare:workers';
+import { env } from 'cloudflare:workers';
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { parseRetryAfter, retryDelaySeconds } from '../src/deliveries/retry-schedule.ts';
 import worker from '../src/index.ts';
-import { webhookRequest } from './support/api.ts';
+import { throughWorker, webhookRequest } from './support/api.ts';
 import { withDatabase } from './support/database.ts';
 import {
   consumeOne,
@@ -177,7 +177,7 @@ describe('what happens to a delivery while its attempt is in flight', () => {
     const { eventId, deliveryId } = await unqueuedDelivery(account.accountId);
     const inFlight = consumeOne('webhook-deliveries', { deliveryId, series: 1 });
     await eventually(async () => expect(await received(endpoint.id)).toHaveLength(1));
-    const patched = await exports.default.fetch(
+    const patched = await throughWorker(
       webhookRequest({ isActive: false }, { token: account.token, method: 'PATCH', path: `/webhooks/${webhook.id}` }),
     );
     expect(patched.status).toBe(200);
@@ -194,7 +194,7 @@ describe('what happens to a delivery while its attempt is in flight', () => {
     const { eventId, deliveryId } = await unqueuedDelivery(account.accountId);
     const inFlight = consumeOne('webhook-deliveries', { deliveryId, series: 1 });
     await eventually(async () => expect(await received(endpoint.id)).toHaveLength(1));
-    const redelivered = await exports.default.fetch(
+    const redelivered = await throughWorker(
       webhookRequest(undefined, {
         token: account.token,
         path: `/webhooks/${webhook.id}/deliveries/${deliveryId}/redeliver`,

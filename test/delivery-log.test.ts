@@ -4,7 +4,7 @@
 import { env } from 'cloudflare:workers';
 import { sql } from 'drizzle-orm';
 import { describe, expect, it, vi } from 'vitest';
-import { API_ORIGIN, expectError, expectValidationIssues, fetchWithEnv, randomClientAddress } from './support/api.ts';
+import { API_ORIGIN, expectError, expectValidationIssues, randomClientAddress, throughWorker } from './support/api.ts';
 import { withDatabase } from './support/database.ts';
 import {
   deliveriesOf,
@@ -118,7 +118,7 @@ describe('POST /webhooks/{id}/test', () => {
   it('never sends to loopback outside dev and tests: success: false, nothing received', async () => {
     const account = await createTestAccount();
     const { webhook, endpoint } = await webhookWithReceiver(account.token);
-    const response = await fetchWithEnv(
+    const response = await throughWorker(
       new Request(`${API_ORIGIN}/webhooks/${webhook.id}/test`, {
         method: 'POST',
         headers: { Authorization: `Bearer ${account.token}`, 'CF-Connecting-IP': randomClientAddress() },
@@ -399,7 +399,7 @@ describe('POST /webhooks/{id}/recover, when things go wrong', () => {
       sendBatch: () => Promise.reject(new Error('Too Many Requests')),
     } as unknown as Queue;
     await expectError(
-      await fetchWithEnv(recoverRequest(webhook.id, account.token), { WEBHOOK_DELIVERIES: refusing }),
+      await throughWorker(recoverRequest(webhook.id, account.token), { WEBHOOK_DELIVERIES: refusing }),
       503,
       'SERVICE_UNAVAILABLE',
     );

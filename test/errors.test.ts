@@ -1,10 +1,11 @@
+import { exports } from 'cloudflare:workers';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   API_ORIGIN,
   expectError,
-  fetchWithEnv,
   postWebhook,
   readSuccess,
+  throughWorker,
   validBody,
   webhookRequest,
 } from './support/api.ts';
@@ -181,7 +182,7 @@ describe('415 UNSUPPORTED_MEDIA_TYPE', () => {
 
 /** Sends a prepared Request through the Worker (the Content-Type above is edited in place). */
 function postRaw(request: Request): Promise<Response> {
-  return fetchWithEnv(request, {});
+  return throughWorker(request, {});
 }
 
 describe('413 PAYLOAD_TOO_LARGE', () => {
@@ -357,7 +358,7 @@ describe('a client that goes away mid-body', () => {
 
 describe('GET /health', () => {
   it('answers 200 without credentials, touching nothing else', async () => {
-    const response = await fetchWithEnv(new Request(`${API_ORIGIN}/health`), {});
+    const response = await throughWorker(new Request(`${API_ORIGIN}/health`), {});
     expect(response.status).toBe(200);
     expect(response.headers.get('X-Request-Id')).toMatch(/^[0-9a-f-]{36}$/);
     expect(await response.json()).toMatchObject({ success: true, data: { status: 'ok' }, error: null });
@@ -367,7 +368,8 @@ describe('GET /health', () => {
 describe('routing', () => {
   it('404 NOT_FOUND for an unknown route', async () => {
     for (const path of ['/', '/webhook', '/v1/webhooks', `/webhooks/${crypto.randomUUID()}/nope`, '/docs/other.js']) {
-      const response = await fetchWithEnv(new Request(`${API_ORIGIN}${path}`, { method: 'POST' }), {});
+      // Not through throughWorker: what the document leaves out is what this test is about.
+      const response = await exports.default.fetch(new Request(`${API_ORIGIN}${path}`, { method: 'POST' }));
       await expectError(response, 404, 'NOT_FOUND');
     }
   });
@@ -381,7 +383,7 @@ describe('routing', () => {
     ['GET', `/webhooks/${crypto.randomUUID()}/rotate-secret`, ['POST']],
     ['DELETE', '/openapi.json', ['GET', 'HEAD']],
   ])('405 METHOD_NOT_ALLOWED for %s %s, with Allow', async (method, path, allowed) => {
-    const response = await fetchWithEnv(new Request(`${API_ORIGIN}${path}`, { method }), {});
+    const response = await exports.default.fetch(new Request(`${API_ORIGIN}${path}`, { method }));
     const body = await expectError(response, 405, 'METHOD_NOT_ALLOWED');
     expect(response.headers.get('Allow')?.split(', ').sort()).toEqual([...allowed].sort());
     expect((body.error.details as { allowedMethods: string[] }).allowedMethods.sort()).toEqual([...allowed].sort());
@@ -390,7 +392,7 @@ describe('routing', () => {
 
 describe('500 INTERNAL_ERROR', () => {
   it('is generic and leaks nothing, e.g. when the encryption key ring is misconfigured', async () => {
-    const response = await fetchWithEnv(webhookRequest(validBody(), { token: account.token }), {
+    const response = await throughWorker(webhookRequest(validBody(), { token: account.token }), {
       ENCRYPTION_KEYS: 'broken-key-id:not base64 at all',
     });
     const body = await expectError(response, 500, 'INTERNAL_ERROR');

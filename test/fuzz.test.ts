@@ -10,7 +10,7 @@ import type { ErrorEnvelope, SuccessEnvelope } from '../src/http/envelope.ts';
 import { secretBox } from '../src/lib/secret-box.ts';
 import type { CreatedWebhook } from '../src/webhooks/representation.ts';
 import { openHeaders } from '../src/webhooks/secrets.ts';
-import { fetchWithEnv, webhookRequest } from './support/api.ts';
+import { throughWorker, webhookRequest } from './support/api.ts';
 import { withDatabase } from './support/database.ts';
 import { createTestAccount, createTestKey, type TestAccount } from './support/fixtures.ts';
 
@@ -40,7 +40,7 @@ async function currentToken(): Promise<string> {
 
 async function send(request: Request, property: string): Promise<{ status: number; body: unknown }> {
   casesRun.set(property, (casesRun.get(property) ?? 0) + 1);
-  const response = await fetchWithEnv(request, {});
+  const response = await throughWorker(request);
   const text = await response.text();
   // Never a 5xx, never a 4xx bigger than 64 KiB, always JSON in the envelope, always a request id.
   expect(response.status, text.slice(0, 2000)).toBeLessThan(500);

@@ -1,10 +1,9 @@
-import { exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { app } from '../src/app.ts';
 import { ERROR_STATUS, type ErrorCode } from '../src/http/errors.ts';
 import { buildOpenApiDocument } from '../src/openapi/document.ts';
 import { API_VERSION } from '../src/openapi/routes.ts';
-import { API_ORIGIN } from './support/api.ts';
+import { API_ORIGIN, throughWorker } from './support/api.ts';
 import { openApiDocument } from './support/openapi.ts';
 
 type Json = Record<string, unknown>;
@@ -12,7 +11,7 @@ const METHODS = ['get', 'post', 'put', 'patch', 'delete'];
 
 describe('GET /openapi.json', () => {
   it('is an OpenAPI 3.1 document, served without credentials', async () => {
-    const response = await exports.default.fetch(new Request(`${API_ORIGIN}/openapi.json`));
+    const response = await throughWorker(new Request(`${API_ORIGIN}/openapi.json`));
     expect(response.status).toBe(200);
     expect(response.headers.get('Content-Type')).toMatch(/^application\/json/);
     const document = (await response.json()) as Json;
@@ -20,12 +19,12 @@ describe('GET /openapi.json', () => {
   });
 
   it('is the document this app’s routes build (public/openapi.json is never stale)', async () => {
-    const served = await openApiDocument();
+    const served = await openApiDocument(API_ORIGIN);
     expect(served).toEqual(JSON.parse(JSON.stringify(buildOpenApiDocument(app, { version: API_VERSION }))));
   });
 
   it('describes every route the app serves, and nothing else', async () => {
-    const document = await openApiDocument();
+    const document = await openApiDocument(API_ORIGIN);
     const served = new Set(
       app.routes
         .filter((route) => route.method !== 'ALL')
@@ -43,7 +42,7 @@ describe('GET /openapi.json', () => {
   });
 
   it('names every error code the API answers with, each under its status', async () => {
-    const document = (await openApiDocument()) as unknown as {
+    const document = (await openApiDocument(API_ORIGIN)) as unknown as {
       components: { schemas: { ErrorCode: { enum: string[] } } };
       paths: Record<string, Record<string, { responses: Record<string, Json> }>>;
       info: { description: string };
@@ -76,7 +75,7 @@ describe('GET /openapi.json', () => {
   });
 
   it('shows the length rules enforced in refinements as minLength/maxLength, and every constraint of the create body', async () => {
-    const document = (await openApiDocument()) as unknown as {
+    const document = (await openApiDocument(API_ORIGIN)) as unknown as {
       paths: { '/webhooks': { post: { requestBody: { content: { 'application/json': { schema: Json } } } } } };
     };
     const body = document.paths['/webhooks'].post.requestBody.content['application/json'].schema as {
@@ -99,7 +98,7 @@ describe('GET /openapi.json', () => {
 
 describe('GET /docs', () => {
   it('serves the reference page, which loads its script from this origin only', async () => {
-    const response = await exports.default.fetch(new Request(`${API_ORIGIN}/docs`));
+    const response = await throughWorker(new Request(`${API_ORIGIN}/docs`));
     expect(response.status).toBe(200);
     expect(response.headers.get('Content-Type')).toMatch(/^text\/html/);
     expect(response.headers.get('Content-Security-Policy')).toMatch(/default-src 'none'.*script-src 'self'/);
@@ -111,7 +110,7 @@ describe('GET /docs', () => {
   });
 
   it('serves Scalar’s bundle as a static asset of this Worker', async () => {
-    const response = await exports.default.fetch(new Request(`${API_ORIGIN}/docs/scalar.js`));
+    const response = await throughWorker(new Request(`${API_ORIGIN}/docs/scalar.js`));
     expect(response.status).toBe(200);
     expect(response.headers.get('Content-Type')).toMatch(/javascript/);
     const script = await response.text();

@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { expectError, fetchWithEnv, postWebhook, validBody, webhookRequest } from './support/api.ts';
+import { expectError, postWebhook, throughWorker, validBody, webhookRequest } from './support/api.ts';
 import { createTestAccount, createTestKey } from './support/fixtures.ts';
 
 const LIMIT = Number(env.CREATE_WEBHOOK_RATE_LIMIT);
@@ -12,10 +12,8 @@ async function awayFromMinuteBoundary(): Promise<void> {
 }
 
 /** Cheap attempts: they pass authentication and the limiter, then stop at 415 without touching the body. */
-const attempt = (
-  token: string,
-  send: (request: Request) => Promise<Response> = (request) => fetchWithEnv(request, {}),
-) => send(webhookRequest(validBody(), { token, headers: { 'Content-Type': 'text/plain' } }));
+const attempt = (token: string, send: (request: Request) => Promise<Response> = (request) => throughWorker(request)) =>
+  send(webhookRequest(validBody(), { token, headers: { 'Content-Type': 'text/plain' } }));
 
 async function burst(token: string, send?: (request: Request) => Promise<Response>): Promise<number[]> {
   const statuses: number[] = [];
@@ -67,7 +65,7 @@ describe('rate limit on creates, per API key', { timeout: 30_000 }, () => {
       ['throwing', broken],
     ])('falls back to a real limiter when the binding is %s', async (_label, binding) => {
       const account = await createTestAccount();
-      const send = (request: Request) => fetchWithEnv(request, { CREATE_WEBHOOK_RATE_LIMITER: binding as RateLimit });
+      const send = (request: Request) => throughWorker(request, { CREATE_WEBHOOK_RATE_LIMITER: binding as RateLimit });
       await awayFromMinuteBoundary();
       expect(new Set(await burst(account.token, send))).toEqual(new Set([415]));
       const response = await attempt(account.token, send);

@@ -4,7 +4,7 @@ import { revokeApiKey } from '../src/admin/api-keys.ts';
 import { hashApiToken } from '../src/auth/api-token.ts';
 import { TokenCache } from '../src/auth/token-cache.ts';
 import { tokenCacheKey } from '../src/auth/token-cache-key.ts';
-import { expectError, fetchWithEnv, postWebhook, validBody, webhookRequest } from './support/api.ts';
+import { expectError, postWebhook, throughWorker, validBody, webhookRequest } from './support/api.ts';
 import { withDatabase } from './support/database.ts';
 import { createTestAccount, createTestKey } from './support/fixtures.ts';
 import { keyLookups, statementsOf } from './support/statements.ts';
@@ -49,14 +49,14 @@ describe('API key lookups through TOKEN_CACHE', () => {
 
   it('never raises the TTL below KV’s 60 s minimum, whatever is configured', async () => {
     const account = await createTestAccount();
-    await fetchWithEnv(webhookRequest(validBody(), { token: account.token }), { TOKEN_CACHE_TTL_SECONDS: '5' });
+    await throughWorker(webhookRequest(validBody(), { token: account.token }), { TOKEN_CACHE_TTL_SECONDS: '5' });
     const { expiration } = await cachedEntry(account.token);
     expect(expiration).toBeGreaterThan(Date.now() / 1000 + 50);
   });
 
   it('never keeps a key longer than an hour, whatever is configured: it bounds a revocation race', async () => {
     const account = await createTestAccount();
-    await fetchWithEnv(webhookRequest(validBody(), { token: account.token }), { TOKEN_CACHE_TTL_SECONDS: '86400' });
+    await throughWorker(webhookRequest(validBody(), { token: account.token }), { TOKEN_CACHE_TTL_SECONDS: '86400' });
     const { expiration } = await cachedEntry(account.token);
     expect(expiration).toBeLessThanOrEqual(Date.now() / 1000 + 3601);
     expect(expiration).toBeGreaterThan(Date.now() / 1000 + 3500);
@@ -118,10 +118,10 @@ describe('API key lookups through TOKEN_CACHE', () => {
         throw new Error('KV unavailable');
       },
     } as unknown as KVNamespace;
-    const ok = await fetchWithEnv(webhookRequest(validBody(), { token: account.token }), { TOKEN_CACHE: failingKv });
+    const ok = await throughWorker(webhookRequest(validBody(), { token: account.token }), { TOKEN_CACHE: failingKv });
     expect(ok.status).toBe(201);
     expect(keyLookups(await statementsOf(ok))).toHaveLength(1);
-    const stranger = await fetchWithEnv(webhookRequest(validBody(), { token: `sk_${'Q'.repeat(43)}` }), {
+    const stranger = await throughWorker(webhookRequest(validBody(), { token: `sk_${'Q'.repeat(43)}` }), {
       TOKEN_CACHE: failingKv,
     });
     await expectError(stranger, 401, 'UNAUTHORIZED');

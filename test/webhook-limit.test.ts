@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { expectError, fetchWithEnv, postWebhook, validBody, webhookRequest } from './support/api.ts';
+import { expectError, postWebhook, throughWorker, validBody, webhookRequest } from './support/api.ts';
 import { webhookCounts } from './support/database.ts';
 import { createTestAccount, createTestKey } from './support/fixtures.ts';
 
@@ -19,7 +19,7 @@ describe('webhooks per account', () => {
   it('defaults to MAX_WEBHOOKS_PER_ACCOUNT', async () => {
     const account = await createTestAccount();
     const send = () =>
-      fetchWithEnv(webhookRequest(validBody(), { token: account.token }), { MAX_WEBHOOKS_PER_ACCOUNT: '3' });
+      throughWorker(webhookRequest(validBody(), { token: account.token }), { MAX_WEBHOOKS_PER_ACCOUNT: '3' });
     for (let i = 0; i < 3; i++) expect((await send()).status).toBe(201);
     const body = await expectError(await send(), 422, 'WEBHOOK_LIMIT_REACHED');
     expect(body.error.details).toEqual({ limit: 3 });

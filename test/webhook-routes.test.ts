@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { secretBox } from '../src/lib/secret-box.ts';
 import type { Webhook } from '../src/webhooks/representation.ts';
 import { openHeaders, signingSecretContext } from '../src/webhooks/secrets.ts';
-import { API_ORIGIN, expectError, fetchWithEnv, readSuccess, validBody } from './support/api.ts';
+import { API_ORIGIN, expectError, readSuccess, throughWorker, validBody } from './support/api.ts';
 import { storedWebhook, webhookCounts, withDatabase } from './support/database.ts';
 import { createTestAccount, createTestCompany, createTestKey } from './support/fixtures.ts';
 import { call, create, data } from './support/routes.ts';
@@ -547,11 +547,11 @@ describe('rate limits on reads and writes, per key', () => {
     const statuses: number[] = [];
     for (let i = 0; i < 4; i++) {
       statuses.push(
-        (await fetchWithEnv(request(method, `/webhooks/${webhook.id}${suffix}`, account.token), overrides)).status,
+        (await throughWorker(request(method, `/webhooks/${webhook.id}${suffix}`, account.token), overrides)).status,
       );
     }
     expect(statuses).toEqual([200, 200, 200, 429]);
-    const limited = await fetchWithEnv(request(method, `/webhooks/${webhook.id}${suffix}`, account.token), overrides);
+    const limited = await throughWorker(request(method, `/webhooks/${webhook.id}${suffix}`, account.token), overrides);
     const body = await expectError(limited, 429, 'RATE_LIMITED');
     expect(limited.headers.get('Retry-After')).toMatch(/^\d+$/);
     expect(body.error.details).toMatchObject({ limit: 3, periodSeconds: 60 });

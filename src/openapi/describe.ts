@@ -14,6 +14,8 @@ export interface ResponseDoc {
   description: string;
   /** The envelope's `data`; absent for a response without a body (204). */
   data?: $ZodType;
+  /** A body sent as is, outside the envelope, of this media type (the document itself, the page, its script). */
+  mediaType?: string;
   /** Response headers worth naming, with what they carry. */
   headers?: Record<string, string>;
 }

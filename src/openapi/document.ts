@@ -149,13 +149,17 @@ function operationObject(
     responses[status] = {
       description: response.description,
       headers,
-      ...(response.data || status !== '204'
-        ? {
-            content: {
-              'application/json': { schema: envelope(response.data && toSchema(response.data, 'output', components)) },
-            },
-          }
-        : {}),
+      ...(response.mediaType
+        ? { content: { [response.mediaType]: {} } }
+        : response.data || status !== '204'
+          ? {
+              content: {
+                'application/json': {
+                  schema: envelope(response.data && toSchema(response.data, 'output', components)),
+                },
+              },
+            }
+          : {}),
     };
   }
   const byStatus = new Map<number, ErrorCode[]>();

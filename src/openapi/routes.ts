@@ -66,7 +66,9 @@ export function documentationRoutes(): Hono<AppEnv> {
       operationId: 'getOpenApiDocument',
       summary: 'This document',
       tags: TAGS,
-      responses: { 200: { description: 'The OpenAPI 3.1 document (not in the envelope)' } },
+      responses: {
+        200: { description: 'The OpenAPI 3.1 document (not in the envelope)', mediaType: 'application/json' },
+      },
     }),
     (c) => fromAssets(c, '/openapi.json', 'application/json'),
   );
@@ -77,7 +79,9 @@ export function documentationRoutes(): Hono<AppEnv> {
       operationId: 'getDocs',
       summary: 'The interactive API reference',
       tags: TAGS,
-      responses: { 200: { description: 'An HTML page (Scalar), served with everything it needs' } },
+      responses: {
+        200: { description: 'An HTML page (Scalar), served with everything it needs', mediaType: 'text/html' },
+      },
     }),
     (c) => c.html(DOCS_PAGE, 200, { 'Content-Security-Policy': DOCS_POLICY }),
   );
@@ -88,7 +92,12 @@ export function documentationRoutes(): Hono<AppEnv> {
       operationId: 'getDocsScript',
       summary: 'The reference page’s script',
       tags: TAGS,
-      responses: { 200: { description: 'JavaScript: @scalar/api-reference’s browser bundle, pinned' } },
+      responses: {
+        200: {
+          description: 'JavaScript: @scalar/api-reference’s browser bundle, pinned',
+          mediaType: 'text/javascript',
+        },
+      },
     }),
     (c) => fromAssets(c, '/docs/scalar.js', 'text/javascript'),
   );

@@ -208,7 +208,7 @@ webhooks.delete(
   describe({
     operationId: 'deleteWebhook',
     summary: 'Delete a webhook',
-    description: 'Frees the account’s webhook slot; deliveries still pending for it are cancelled.',
+    description: 'Frees the account’s webhook slot. Its deliveries go with it: what was pending is never sent.',
     tags: TAGS,
     params: ID_PARAM,
     headers: IF_MATCH,

@@ -5,6 +5,7 @@ import type { ErrorEnvelope, SuccessEnvelope } from '../../src/http/envelope.ts'
 import type { ErrorCode } from '../../src/http/errors.ts';
 import worker from '../../src/index.ts';
 import type { CreatedWebhook } from '../../src/webhooks/representation.ts';
+import { expectDocumented } from './openapi.ts';
 
 export const API_ORIGIN = 'https://api.instaview.test';
 
@@ -43,20 +44,29 @@ export function webhookRequest(
   });
 }
 
-/** POST /webhooks through the Worker's real entry point, with the bindings from wrangler.toml. */
-export function postWebhook(body: unknown, options: RequestOptions = {}): Promise<Response> {
-  return exports.default.fetch(webhookRequest(body, options));
+/**
+ * A request through the Worker's real entry point: as configured (`exports.default`, the bindings from
+ * wrangler.toml), or with some bindings replaced, which is how tests reach faults that cannot be produced
+ * through the configured ones (a dead endpoint, a throwing KV namespace, a broken key ring). Whatever
+ * comes back must be what the OpenAPI document says it can be.
+ */
+export async function throughWorker(request: Request, overrides?: Partial<Env>): Promise<Response> {
+  const { method, url } = request;
+  let response: Response;
+  if (overrides) {
+    const ctx = createExecutionContext();
+    response = await worker.fetch(request, { ...env, ...overrides }, ctx);
+    await waitOnExecutionContext(ctx);
+  } else {
+    response = await exports.default.fetch(request);
+  }
+  await expectDocumented({ method, url }, response);
+  return response;
 }
 
-/**
- * The same entry point with some bindings replaced: how tests reach faults that cannot be produced
- * through the configured bindings (a dead relay, a throwing KV namespace, a broken key ring).
- */
-export async function fetchWithEnv(request: Request, overrides: Partial<Env>): Promise<Response> {
-  const ctx = createExecutionContext();
-  const response = await worker.fetch(request, { ...env, ...overrides }, ctx);
-  await waitOnExecutionContext(ctx);
-  return response;
+/** POST /webhooks through the Worker's real entry point, with the bindings from wrangler.toml. */
+export function postWebhook(body: unknown, options: RequestOptions = {}): Promise<Response> {
+  return throughWorker(webhookRequest(body, options));
 }
 
 export async function readSuccess(response: Response): Promise<SuccessEnvelope<CreatedWebhook>> {

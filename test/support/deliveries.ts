@@ -1,11 +1,11 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test';
-import { env, exports } from 'cloudflare:workers';
+import { env } from 'cloudflare:workers';
 import { sql } from 'drizzle-orm';
 import { expect, inject, vi } from 'vitest';
 import type { ReceivedDelivery, ScriptedResponse } from '../../scripts/local/webhook-receiver.ts';
 import { fanOut } from '../../src/deliveries/store.ts';
 import worker from '../../src/index.ts';
-import { API_ORIGIN, randomClientAddress, readSuccess, validBody } from './api.ts';
+import { API_ORIGIN, randomClientAddress, readSuccess, throughWorker, validBody } from './api.ts';
 import { withDatabase } from './database.ts';
 
 export type { ReceivedDelivery };
@@ -43,7 +43,7 @@ export async function webhookWithReceiver(
 ) {
   const endpoint = await receiverEndpoint([], responses);
   const { data } = await readSuccess(
-    await exports.default.fetch(
+    await throughWorker(
       new Request(`${API_ORIGIN}/webhooks`, {
         method: 'POST',
         headers: {
@@ -78,7 +78,7 @@ export function publishRequest(event: PublishedEvent, token = env.EVENTS_PUBLISH
 }
 
 export async function publish(event: PublishedEvent): Promise<string> {
-  const response = await exports.default.fetch(publishRequest(event));
+  const response = await throughWorker(publishRequest(event));
   const text = await response.text();
   expect(response.status, text).toBe(202);
   return (JSON.parse(text) as { data: { eventId: string } }).data.eventId;

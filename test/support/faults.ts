@@ -1,6 +1,6 @@
 import { inject } from 'vitest';
 import type { FaultMode } from '../../scripts/local/neon-http-endpoint.ts';
-import { fetchWithEnv } from './api.ts';
+import { throughWorker } from './api.ts';
 
 /** Switches the fault on the test-only SQL endpoint; requests sent with `throughFaultyEndpoint` meet it. */
 export async function setFault(fault: FaultMode): Promise<void> {
@@ -13,5 +13,5 @@ export async function setFault(fault: FaultMode): Promise<void> {
 
 /** Sends the request through the Worker, its statements to the fault-injecting endpoint. */
 export function throughFaultyEndpoint(request: Request): Promise<Response> {
-  return fetchWithEnv(request, { DATABASE_URL: inject('faultySqlEndpoint').databaseUrl });
+  return throughWorker(request, { DATABASE_URL: inject('faultySqlEndpoint').databaseUrl });
 }

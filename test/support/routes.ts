@@ -1,9 +1,7 @@
-import { exports } from 'cloudflare:workers';
 import { expect } from 'vitest';
 import type { SuccessEnvelope } from '../../src/http/envelope.ts';
 import type { Webhook } from '../../src/webhooks/representation.ts';
-import { API_ORIGIN, randomClientAddress, readSuccess, validBody } from './api.ts';
-import { expectDocumented } from './openapi.ts';
+import { API_ORIGIN, randomClientAddress, readSuccess, throughWorker, validBody } from './api.ts';
 
 export interface Call {
   token?: string;
@@ -12,8 +10,8 @@ export interface Call {
 }
 
 /** A request through the Worker's entry; the response is checked against the OpenAPI document. */
-export async function call(method: string, path: string, { token, body, headers = {} }: Call = {}): Promise<Response> {
-  const response = await exports.default.fetch(
+export function call(method: string, path: string, { token, body, headers = {} }: Call = {}): Promise<Response> {
+  return throughWorker(
     new Request(`${API_ORIGIN}${path}`, {
       method,
       headers: {
@@ -25,8 +23,6 @@ export async function call(method: string, path: string, { token, body, headers 
       body: body === undefined ? null : JSON.stringify(body),
     }),
   );
-  await expectDocumented(method, path, response);
-  return response;
 }
 
 /** The envelope's data, after checking the status. */
