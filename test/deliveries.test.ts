@@ -17,6 +17,7 @@ import {
   received,
   receiverEndpoint,
   setReceiverSecrets,
+  unqueuedDelivery,
   webhookState,
   webhookWithReceiver,
 } from './support/deliveries.ts';
@@ -254,6 +255,24 @@ describe('the request a receiver gets', () => {
     expect(delivery?.headers['webhook-signature']?.split(' ')).toHaveLength(2);
     expect(delivery?.verifiedWith).toEqual([0, 1]);
   });
+
+  it('carries only the new signature once the grace period is over', async () => {
+    const account = await createTestAccount();
+    const { webhook, endpoint } = await webhookWithReceiver(account.token);
+    const rotated = await throughWorker(
+      webhookRequest(
+        { gracePeriodSeconds: 0 },
+        { token: account.token, path: `/webhooks/${webhook.id}/rotate-secret` },
+      ),
+    );
+    const { data } = (await rotated.json()) as { data: { signingSecret: string } };
+    // The receiver would accept the old secret too: only the header can tell which were used.
+    await setReceiverSecrets(endpoint.id, [data.signingSecret, webhook.signingSecret]);
+    await publish({ accountId: account.accountId });
+    const [delivery] = await receivedCount(endpoint.id, 1);
+    expect(delivery?.headers['webhook-signature']?.split(' ')).toHaveLength(1);
+    expect(delivery?.verifiedWith).toEqual([0]);
+  });
 });
 
 describe('retries', () => {
@@ -295,10 +314,16 @@ describe('retries', () => {
   it('stops at 410 Gone, deactivates the webhook and cancels what it had pending', async () => {
     const account = await createTestAccount();
     const { webhook, endpoint } = await webhookWithReceiver(account.token, {}, [{ status: 410 }]);
+    // A delivery of the webhook still pending when the 410 comes (its message not on the queue, so the
+    // 410 of the next one is what settles it).
+    const waiting = await unqueuedDelivery(account.accountId);
     const eventId = await publish({ accountId: account.accountId });
     await receivedCount(endpoint.id, 1);
     await eventually(async () => expect(await webhookState(webhook.id)).toMatchObject({ is_active: false }));
     expect(await deliveriesOf({ eventId })).toEqual([expect.objectContaining({ status: 'failed', attempts: 1 })]);
+    expect(await deliveriesOf({ eventId: waiting.eventId })).toEqual([
+      expect.objectContaining({ status: 'cancelled', attempts: 0 }),
+    ]);
     await publish({ accountId: account.accountId });
     await settle();
     expect(await received(endpoint.id)).toHaveLength(1);

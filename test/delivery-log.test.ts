@@ -115,6 +115,55 @@ describe('POST /webhooks/{id}/test', () => {
     });
   });
 
+  it.each([
+    ['a timeout', [{ status: 200, delayMs: 3000 }], 'timed out after 300 ms', null],
+    [
+      'a redirect',
+      [{ status: 302, headers: { Location: 'https://elsewhere.example/' } }],
+      'redirect (HTTP 302) not followed',
+      302,
+    ],
+  ])('says why for %s', async (_case, responses, message, httpStatus) => {
+    const account = await createTestAccount();
+    const { webhook } = await webhookWithReceiver(account.token, {}, responses);
+    await withDatabase((db) => db.execute(sql`update webhooks set timeout_ms = 300 where id = ${webhook.id}::uuid`));
+    const result = await data<TestResult>(await sendTest(webhook.id, account.token));
+    expect(result).toMatchObject({ success: false, httpStatus, message });
+  });
+
+  it('says so when nothing answers on the port', async () => {
+    const account = await createTestAccount();
+    // Port 1 (tcpmux): nothing listens there on any machine this runs on.
+    const webhook = await data<{ id: string }>(
+      await call('POST', '/webhooks', {
+        token: account.token,
+        body: { url: 'http://127.0.0.1:1/hooks', events: ['PING'] },
+      }),
+      201,
+    );
+    const result = await data<TestResult>(await sendTest(webhook.id, account.token));
+    expect(result).toMatchObject({
+      success: false,
+      httpStatus: null,
+      message: 'could not connect (refused, unreachable or reset)',
+    });
+  });
+
+  it('goes through an open circuit, and leaves it as it was', async () => {
+    const account = await createTestAccount();
+    const { webhook, endpoint } = await webhookWithReceiver(account.token);
+    await withDatabase((db) =>
+      db.execute(
+        sql`update webhooks set consecutive_failures = 3, circuit_opened_at = now() where id = ${webhook.id}::uuid`,
+      ),
+    );
+    const before = await webhookState(webhook.id);
+    const result = await data<TestResult>(await sendTest(webhook.id, account.token));
+    expect(result).toMatchObject({ success: true, httpStatus: 200 });
+    expect(await received(endpoint.id)).toHaveLength(1);
+    expect(await webhookState(webhook.id)).toEqual(before);
+  });
+
   it('never sends to loopback outside dev and tests: success: false, nothing received', async () => {
     const account = await createTestAccount();
     const { webhook, endpoint } = await webhookWithReceiver(account.token);

@@ -5,6 +5,7 @@
 //        → {id, url}: deliveries to url get the responses in turn (the last one repeats; default 200)
 //   PUT  /endpoints/{id}/secrets ["…"]      the secrets to verify with (after a rotation, say)
 //   GET  /endpoints/{id}/requests            what arrived, oldest first
+//   GET  /endpoints/{id}/most-in-flight      {most}: the most deliveries it was answering at once
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type * as StandardWebhooks from 'standardwebhooks';
@@ -37,6 +38,8 @@ interface Endpoint {
   responses: ScriptedResponse[];
   answered: number;
   requests: ReceivedDelivery[];
+  inFlight: number;
+  mostInFlight: number;
 }
 
 export interface WebhookReceiver {
@@ -84,12 +87,17 @@ export async function startWebhookReceiver({ port = 0 }: { port?: number } = {})
         responses: spec.responses ?? [],
         answered: 0,
         requests: [],
+        inFlight: 0,
+        mostInFlight: 0,
       });
       return reply(201, { id: endpointId, url: `${origin}/hooks/${endpointId}` });
     }
     const endpoint = id ? endpoints.get(id) : undefined;
     if (first === 'endpoints' && endpoint && action === 'requests' && request.method === 'GET') {
       return reply(200, endpoint.requests);
+    }
+    if (first === 'endpoints' && endpoint && action === 'most-in-flight' && request.method === 'GET') {
+      return reply(200, { most: endpoint.mostInFlight });
     }
     if (first === 'endpoints' && endpoint && action === 'secrets' && request.method === 'PUT') {
       endpoint.secrets = JSON.parse(body) as string[];
@@ -114,10 +122,16 @@ export async function startWebhookReceiver({ port = 0 }: { port?: number } = {})
         endpoint.responses[Math.min(endpoint.answered, endpoint.responses.length - 1)] ??
         ({ status: 200 } as ScriptedResponse);
       endpoint.answered++;
-      if (scripted.delayMs) await new Promise((resolve) => setTimeout(resolve, scripted.delayMs));
-      if (response.destroyed) return;
-      response.writeHead(scripted.status, { 'content-type': 'text/plain', ...scripted.headers });
-      response.end(scripted.body ?? 'ok');
+      endpoint.inFlight++;
+      endpoint.mostInFlight = Math.max(endpoint.mostInFlight, endpoint.inFlight);
+      try {
+        if (scripted.delayMs) await new Promise((resolve) => setTimeout(resolve, scripted.delayMs));
+        if (response.destroyed) return;
+        response.writeHead(scripted.status, { 'content-type': 'text/plain', ...scripted.headers });
+        response.end(scripted.body ?? 'ok');
+      } finally {
+        endpoint.inFlight--;
+      }
       return;
     }
     reply(404, { error: 'not found' });

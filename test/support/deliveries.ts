@@ -30,6 +30,12 @@ export async function received(endpointId: string): Promise<ReceivedDelivery[]> 
   return (await (await fetch(`${inject('receiver')}/endpoints/${endpointId}/requests`)).json()) as ReceivedDelivery[];
 }
 
+/** The most deliveries the endpoint was answering at once. */
+export async function mostInFlight(endpointId: string): Promise<number> {
+  const response = await fetch(`${inject('receiver')}/endpoints/${endpointId}/most-in-flight`);
+  return ((await response.json()) as { most: number }).most;
+}
+
 /** Waits (the queues work in the background) until `check` passes; fails with its last error otherwise. */
 export function eventually<T>(check: () => Promise<T> | T, timeout = 15_000): Promise<T> {
   return vi.waitFor(check, { timeout, interval: 100 });
@@ -156,14 +162,30 @@ export async function consumeOne(
   body: unknown,
   { overrides = {}, attempts = 1 }: { overrides?: Partial<Env>; attempts?: number } = {},
 ): Promise<{ acked: boolean; retriedWith: QueueRetryOptions | undefined }> {
-  const batch = createMessageBatch(queue, [{ id: crypto.randomUUID(), timestamp: new Date(), attempts, body }]);
-  const message = batch.messages[0] as Message;
-  const retry = vi.spyOn(message, 'retry');
+  const [result] = await consumeBatch(queue, [body], { overrides, attempts });
+  if (!result) throw new Error('the queue handler reported on no message');
+  return result;
+}
+
+/** Runs the Worker's queue handler on one batch of these messages; what it did with each, in order. */
+export async function consumeBatch(
+  queue: string,
+  bodies: unknown[],
+  { overrides = {}, attempts = 1 }: { overrides?: Partial<Env>; attempts?: number } = {},
+): Promise<{ acked: boolean; retriedWith: QueueRetryOptions | undefined }[]> {
+  const batch = createMessageBatch(
+    queue,
+    bodies.map((body) => ({ id: crypto.randomUUID(), timestamp: new Date(), attempts, body })),
+  );
+  const retries = batch.messages.map((message) => vi.spyOn(message, 'retry'));
   const ctx = createExecutionContext();
   await (worker as ExportedHandler<Env>).queue?.(batch, { ...env, ...overrides }, ctx);
   const result = await getQueueResult(batch, ctx);
-  return {
-    acked: result.explicitAcks.includes(message.id),
-    retriedWith: retry.mock.calls.length > 0 ? (retry.mock.calls[0]?.[0] ?? {}) : undefined,
-  };
+  return batch.messages.map((message, index) => {
+    const calls = retries[index]?.mock.calls ?? [];
+    return {
+      acked: result.explicitAcks.includes(message.id),
+      retriedWith: calls.length > 0 ? (calls[0]?.[0] ?? {}) : undefined,
+    };
+  });
 }
