@@ -70,12 +70,25 @@ describe('POST /events', () => {
     }
   });
 
-  it('mints an id when the producer sends none', async () => {
+  it('mints an id, and dates the event now, when the producer sends neither', async () => {
     const account = await createTestAccount();
+    const before = Date.now();
     const first = await publish({ accountId: account.accountId });
+    const after = Date.now();
     const second = await publish({ accountId: account.accountId });
     expect(first).toMatch(/^[0-9a-f-]{36}$/);
     expect(second).not.toBe(first);
+    const occurredAt = await eventually(async () => {
+      const stored = await withDatabase((db) =>
+        db.execute<{ ms: string }>(
+          sql`select (extract(epoch from occurred_at) * 1000)::bigint::text as ms from events where id = ${first}`,
+        ),
+      );
+      expect(stored.rows).toHaveLength(1);
+      return Number(stored.rows[0]?.ms);
+    });
+    expect(occurredAt).toBeGreaterThanOrEqual(before - 1);
+    expect(occurredAt).toBeLessThanOrEqual(after + 1);
   });
 
   it('takes only the operator token (any of several, for rotation), never a customer key', async () => {

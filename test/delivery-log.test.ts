@@ -11,6 +11,7 @@ import {
   eventually,
   publish,
   received,
+  unqueuedDelivery,
   webhookState,
   webhookWithReceiver,
 } from './support/deliveries.ts';
@@ -255,6 +256,15 @@ describe('GET /webhooks/{id}/deliveries', () => {
       await call('GET', `/webhooks/${webhook.id}/deliveries?${query}`, { token: account.token }),
     );
     expect(issues.map((issue) => issue.path)).toEqual([path]);
+  });
+
+  it('pages 50 at a time when no limit is given', async () => {
+    const account = await createTestAccount();
+    const { webhook } = await webhookWithReceiver(account.token);
+    for (let count = 0; count < 51; count++) await unqueuedDelivery(account.accountId);
+    const page = await data<Page>(await call('GET', `/webhooks/${webhook.id}/deliveries`, { token: account.token }));
+    expect(page.data).toHaveLength(50);
+    expect(page.nextCursor).not.toBeNull();
   });
 
   it('refuses a cursor issued to another key, for another webhook or for other filters', async () => {
