@@ -2,6 +2,7 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { expectError, postWebhook, throughWorker, validBody, webhookRequest } from './support/api.ts';
 import { createTestAccount, createTestKey } from './support/fixtures.ts';
+import { call } from './support/routes.ts';
 
 const LIMIT = Number(env.CREATE_WEBHOOK_RATE_LIMIT);
 
@@ -75,5 +76,35 @@ describe('rate limit on creates, per API key', { timeout: 30_000 }, () => {
       expect(retryAfter).toBeLessThanOrEqual(60);
       expect(body.error.details).toMatchObject({ retryAfter, limit: 60 });
     });
+  });
+});
+
+describe('rate limits on reads and on other writes, per API key, through the Workers bindings', () => {
+  /** `count` requests, eight at a time; their statuses. */
+  async function statuses(count: number, send: () => Promise<Response>): Promise<Set<number>> {
+    const seen = new Set<number>();
+    for (let sent = 0; sent < count; sent += 8) {
+      const batch = await Promise.all(Array.from({ length: Math.min(8, count - sent) }, send));
+      for (const response of batch) seen.add(response.status);
+    }
+    return seen;
+  }
+
+  it('600 reads and 120 other writes a minute, each counted apart, and apart from creates', {
+    timeout: 30_000,
+  }, async () => {
+    const account = await createTestAccount();
+    // A path that is no webhook: each request is admitted (and counted), then answers 404 without a query.
+    const read = () => call('GET', '/webhooks/not-a-webhook', { token: account.token });
+    const write = () => call('POST', '/webhooks/not-a-webhook/reset-circuit', { token: account.token });
+    await awayFromMinuteBoundary();
+    expect(await statuses(600, read)).toEqual(new Set([404]));
+    const overReads = await expectError(await read(), 429, 'RATE_LIMITED');
+    expect(overReads.error.details).toMatchObject({ limit: 600, periodSeconds: 60 });
+    expect((await write()).status).toBe(404);
+    expect(await statuses(119, write)).toEqual(new Set([404]));
+    const overWrites = await expectError(await write(), 429, 'RATE_LIMITED');
+    expect(overWrites.error.details).toMatchObject({ limit: 120, periodSeconds: 60 });
+    expect((await postWebhook(validBody(), { token: account.token })).status).toBe(201);
   });
 });
