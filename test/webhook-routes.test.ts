@@ -162,6 +162,19 @@ describe('GET /webhooks', () => {
     expect(await statementsOf(response)).toHaveLength(1);
   });
 
+  it('shows 100 at a time when no limit is given', async () => {
+    const account = await createTestAccount({ maxWebhooks: 101 });
+    // Two keys: 101 creates are more than one key may make in a minute.
+    const other = await createTestKey({ accountId: account.accountId, scopes: ['write:webhooks'] });
+    for (let count = 0; count < 101; count++) await create(count % 2 === 0 ? account : other);
+    const page = await data<{ data: Webhook[]; total: number; nextCursor: string | null }>(
+      await call('GET', '/webhooks', { token: account.token }),
+    );
+    expect(page.data).toHaveLength(100);
+    expect(page.total).toBe(101);
+    expect(page.nextCursor).not.toBeNull();
+  });
+
   it('filters by companyId (account-wide ones excluded), isActive and event', async () => {
     const account = await createTestAccount();
     const company = await create(account, { companyId: account.companyId, events: ['PING'] });
