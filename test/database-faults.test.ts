@@ -150,6 +150,51 @@ describe('errors Postgres reports', () => {
   });
 });
 
+describe('a webhook write Postgres aborts in a deadlock or a serialization conflict', () => {
+  // Deadlocks between a webhook's writes and the delivery statements are designed out by lock order
+  // (test/delivery-consumer.test.ts); what is left (the fan-out's marking of new deliveries, the hourly
+  // sweep) is rare and cannot be timed: the SQL endpoint answers with the SQLSTATE instead.
+  const write = (token: string, method: string, path: string, body?: unknown) =>
+    throughFaultyEndpoint(
+      webhookRequest(body, { token, method, path, ...(body === undefined ? { rawBody: null } : {}) }),
+    );
+  const targeted = 'with target as';
+
+  it.each([
+    ['PATCH', '', { name: 'renamed' }, 200],
+    ['POST', '/reset-circuit', undefined, 200],
+    ['DELETE', '', undefined, 204],
+  ])('%s /webhooks/{id}%s runs again and succeeds', async (method, suffix, body, status) => {
+    const account = await createTestAccount();
+    const { webhook } = await webhookWithReceiver(account.token);
+    await setFault({ mode: 'error', match: targeted, times: 2, code: '40P01' });
+    expect((await write(account.token, method, `/webhooks/${webhook.id}${suffix}`, body)).status).toBe(status);
+  });
+
+  it('a redelivery runs again and is queued once', async () => {
+    const account = await createTestAccount();
+    const { webhook, endpoint } = await webhookWithReceiver(account.token);
+    const { deliveryId } = await unqueuedDelivery(account.accountId);
+    await setFault({ mode: 'error', match: 'restarted as', times: 2, code: '40001' });
+    const path = `/webhooks/${webhook.id}/deliveries/${deliveryId}/redeliver`;
+    expect((await write(account.token, 'POST', path)).status).toBe(202);
+    await eventually(async () => expect(await received(endpoint.id)).toHaveLength(1));
+    expect(await deliveriesOf({ webhookId: webhook.id })).toEqual([expect.objectContaining({ series: 2 })]);
+  });
+
+  it('gives up after three runs: 503 with Retry-After, nothing changed', async () => {
+    const account = await createTestAccount();
+    const { webhook } = await webhookWithReceiver(account.token, { name: 'before' });
+    await setFault({ mode: 'error', match: targeted, times: 3, code: '40P01' });
+    await expectUnavailable(await write(account.token, 'PATCH', `/webhooks/${webhook.id}`, { name: 'after' }));
+    await setFault({ mode: 'none' });
+    const stored = await withDatabase((db) =>
+      db.execute<{ name: string }>(sql`select name from webhooks where id = ${webhook.id}::uuid`),
+    );
+    expect(stored.rows).toEqual([{ name: 'before' }]);
+  });
+});
+
 describe('a statement that never returns', () => {
   it('is abandoned within the query timeout with 503', async () => {
     const account = await createTestAccount();

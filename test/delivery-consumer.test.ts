@@ -4,14 +4,14 @@
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { sql } from 'drizzle-orm';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { MAX_IN_FLIGHT } from '../src/deliveries/deliver.ts';
 import { parseRetryAfter, retryDelaySeconds } from '../src/deliveries/retry-schedule.ts';
 import worker from '../src/index.ts';
 import { secretBox } from '../src/lib/secret-box.ts';
 import { sealHeaders } from '../src/webhooks/secrets.ts';
 import { throughWorker, webhookRequest } from './support/api.ts';
-import { withDatabase } from './support/database.ts';
+import { holdRowLock, withDatabase } from './support/database.ts';
 import {
   consumeBatch,
   consumeOne,
@@ -150,6 +150,93 @@ describe('what the consumer does with a message', () => {
     expect(second.retriedWith?.delaySeconds).toBeGreaterThan(55);
     expect(await first).toEqual({ acked: true, retriedWith: undefined });
     expect(await received(endpoint.id)).toHaveLength(1);
+  });
+});
+
+describe('locks: a webhook before its deliveries, in every statement that takes both', () => {
+  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const isPostgres = inject('databaseKind') === 'postgres';
+
+  it('a delivery claimed while its webhook is being deactivated is cancelled; neither side deadlocks', async () => {
+    const account = await createTestAccount();
+    const { webhook, endpoint } = await webhookWithReceiver(account.token);
+    const { deliveryId } = await unqueuedDelivery(account.accountId);
+    // Another transaction holds the webhook; the deactivation queues for it, then the consumer's claim
+    // does. Were the claim to take the delivery first, it would hold what the deactivation needs once
+    // it has the webhook: a deadlock, which Postgres ends by failing one of them (a 503, or a message
+    // sent back to the queue).
+    const holding = holdRowLock(sql`select id from webhooks where id = ${webhook.id}::uuid for update`, 1.5);
+    await pause(300);
+    const deactivating = throughWorker(
+      webhookRequest({ isActive: false }, { token: account.token, method: 'PATCH', path: `/webhooks/${webhook.id}` }),
+    );
+    await pause(300);
+    const consumed = consumeOne('webhook-deliveries', { deliveryId, series: 1 });
+    const [patched, outcome] = await Promise.all([deactivating, consumed, holding]);
+    expect(patched.status).toBe(200);
+    expect(outcome).toEqual({ acked: true, retriedWith: undefined });
+    // On Postgres the row lock's queue decides: the deactivation first, so the delivery is cancelled
+    // unsent. PGlite runs one statement at a time and may take the claim first: then it is sent once,
+    // and the deactivation cancels it in flight or finds it delivered.
+    const [delivery] = await deliveriesOf({ webhookId: webhook.id });
+    const sent = (await received(endpoint.id)).length;
+    if (isPostgres) {
+      expect({ status: delivery?.status, sent }).toEqual({ status: 'cancelled', sent: 0 });
+    } else {
+      expect(sent).toBeLessThanOrEqual(1);
+      expect(['cancelled', 'succeeded']).toContain(delivery?.status);
+    }
+  });
+
+  it('an attempt recorded while its webhook is being deactivated stays cancelled; neither side deadlocks', async () => {
+    const account = await createTestAccount();
+    const { webhook, endpoint } = await webhookWithReceiver(account.token, {}, [{ status: 500, delayMs: 1000 }]);
+    const { eventId, deliveryId } = await unqueuedDelivery(account.accountId);
+    // The deactivation and then the attempt's record queue for the webhook another transaction holds.
+    // Were the record to take its delivery first, the deactivation (cancelling that pending delivery)
+    // would wait for it while the record waits for the webhook.
+    const attempting = consumeOne('webhook-deliveries', { deliveryId, series: 1 });
+    await eventually(async () => expect(await received(endpoint.id)).toHaveLength(1));
+    const holding = holdRowLock(sql`select id from webhooks where id = ${webhook.id}::uuid for update`, 2);
+    await pause(300);
+    const deactivating = throughWorker(
+      webhookRequest({ isActive: false }, { token: account.token, method: 'PATCH', path: `/webhooks/${webhook.id}` }),
+    );
+    const [attempted, patched] = await Promise.all([attempting, deactivating, holding]);
+    expect(patched.status).toBe(200);
+    expect(attempted).toEqual({ acked: true, retriedWith: undefined });
+    // Either way the attempt is logged; on Postgres the deactivation comes first and cancels the delivery.
+    const [delivery] = await deliveriesOf({ eventId });
+    expect(delivery).toMatchObject({ attempts: 1, last_http_status: 500 });
+    if (isPostgres) expect(delivery?.status).toBe('cancelled');
+  });
+
+  it('a 410 recorded while another delivery of the webhook is being claimed cancels it; neither side deadlocks', async () => {
+    const account = await createTestAccount();
+    const { webhook, endpoint } = await webhookWithReceiver(account.token, {}, [{ status: 410, delayMs: 1000 }]);
+    const gone = await unqueuedDelivery(account.accountId);
+    const other = await unqueuedDelivery(account.accountId);
+    // The 410's record and then the other delivery's claim queue for the webhook another transaction
+    // holds. Were each to take its delivery first, the record (cancelling the webhook's pending
+    // deliveries) would wait for the claim's delivery while the claim waits for the webhook.
+    const attempting = consumeOne('webhook-deliveries', { deliveryId: gone.deliveryId, series: 1 });
+    await eventually(async () => expect(await received(endpoint.id)).toHaveLength(1));
+    const holding = holdRowLock(sql`select id from webhooks where id = ${webhook.id}::uuid for update`, 2);
+    await pause(1300);
+    const claiming = consumeOne('webhook-deliveries', { deliveryId: other.deliveryId, series: 1 });
+    const [attempted, claimed] = await Promise.all([attempting, claiming, holding]);
+    expect(attempted).toEqual({ acked: true, retriedWith: undefined });
+    expect(claimed).toEqual({ acked: true, retriedWith: undefined });
+    expect(await webhookState(webhook.id)).toMatchObject({ is_active: false });
+    expect(await deliveriesOf({ eventId: gone.eventId })).toEqual([expect.objectContaining({ status: 'failed' })]);
+    const [second] = await deliveriesOf({ eventId: other.eventId });
+    if (isPostgres) {
+      expect(second?.status).toBe('cancelled');
+      expect(await received(endpoint.id)).toHaveLength(1);
+    } else {
+      // PGlite may take the claim before the record: then the other delivery goes out (and gets a 410 too).
+      expect(['cancelled', 'failed']).toContain(second?.status);
+    }
   });
 });
 

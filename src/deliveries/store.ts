@@ -1,8 +1,14 @@
 // Events and deliveries in Postgres, one statement per step: fan an event out, claim a delivery for an
 // attempt, record the attempt, and the log's reads and replays. The queue carries only ids; everything a
 // decision depends on is read and changed under the row locks of the statement that decides.
+//
+// Lock order: a statement that locks a webhook and some of its deliveries takes the webhook first (a
+// materialized CTE, before the deliveries are touched), as the webhook's own writes do (deactivating or
+// deleting it locks it, then cancels or deletes its deliveries). Two such statements then queue on the
+// webhook instead of each holding what the other waits for.
 import { type SQL, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.ts';
+import { retryingConflicts } from '../db/retry.ts';
 import { deliveries, deliveryAttempts, events, webhooks } from '../db/schema.ts';
 import type { WebhookEvent } from '../events/event-types.ts';
 import type { SealedHeaders } from '../webhooks/secrets.ts';
@@ -183,15 +189,21 @@ export async function claimDelivery(
   circuit: CircuitSettings,
 ): Promise<Claim> {
   const result = await db.execute<ClaimRow>(sql`
-    with target as (
-      select d.id, d.series, d.status, d.next_attempt_at, d.locked_until, d.is_test, d.webhook_id, d.account_id,
-        d.event_id, w.is_active, w.circuit_opened_at, w.url, w.timeout_ms, w.max_retries, w.header_names,
+    with webhook as materialized (
+      select w.id, w.is_active, w.circuit_opened_at, w.url, w.timeout_ms, w.max_retries, w.header_names,
         w.headers_sealed, w.header_values_sealed, w.signing_secret_sealed,
         case when w.previous_secret_expires_at > now() then w.previous_signing_secret_sealed end
           as previous_signing_secret_sealed
-      from ${deliveries} d join ${webhooks} w on w.id = d.webhook_id
+      from ${webhooks} w
+      where w.id = (select webhook_id from ${deliveries} where id = ${deliveryId}::uuid)
+      for no key update
+    ), target as (
+      select d.id, d.series, d.status, d.next_attempt_at, d.locked_until, d.is_test, d.webhook_id, d.account_id,
+        d.event_id, w.is_active, w.circuit_opened_at, w.url, w.timeout_ms, w.max_retries, w.header_names,
+        w.headers_sealed, w.header_values_sealed, w.signing_secret_sealed, w.previous_signing_secret_sealed
+      from ${deliveries} d join webhook w on w.id = d.webhook_id
       where d.id = ${deliveryId}::uuid
-      for update of d, w
+      for update of d
     ), decision as (
       select target.*, case
         when status <> 'pending' or series <> ${series}::int then 'settled'
@@ -311,7 +323,9 @@ export async function recordAttempt(
   // This message's series, and not cancelled meanwhile: only then is the outcome the delivery's state.
   const current = sql`(d.series = ${claim.series}::int and d.status <> 'cancelled')`;
   const result = await db.execute<{ pending: boolean | null }>(sql`
-    with attempt as (
+    with webhook_locked as materialized (
+      select id from ${webhooks} where id = ${claim.webhookId}::uuid for no key update
+    ), attempt as (
       insert into ${deliveryAttempts} (delivery_id, number, started_at, http_status, duration_ms, error, response_excerpt)
       values (${claim.deliveryId}::uuid, ${claim.attempt}::int, ${outcome.startedAt.toISOString()}::timestamptz,
         ${outcome.httpStatus}::int, ${outcome.durationMs}::int, ${outcome.error}, ${outcome.responseExcerpt})
@@ -323,7 +337,7 @@ export async function recordAttempt(
         next_attempt_at = case when ${current} then ${outcome.nextAttemptAt?.toISOString() ?? null}::timestamptz
           else d.next_attempt_at end,
         locked_until = null
-      where d.id = ${claim.deliveryId}::uuid
+      where d.id = ${claim.deliveryId}::uuid and exists (select 1 from webhook_locked)
       returning d.id, ${current} and ${status === 'pending'} as pending
     ), webhook as (
       update ${webhooks} w set consecutive_failures = ${failures}, circuit_opened_at = ${circuitOpenedAt},
@@ -407,9 +421,10 @@ export interface LogTarget {
 type Located<T> = { found: boolean; reachable: boolean } & T;
 
 /** The webhook, looked up in the key's account, and whether the key reaches it: the head of every log query. */
-const target = (log: LogTarget) => sql`target as (
+/** The webhook whose log is read, or (`forWrite`) whose deliveries are changed: then locked first (lock order, above). */
+const target = (log: LogTarget, forWrite = false) => sql`target as ${forWrite ? sql`materialized ` : sql``}(
   select w.id, ${log.reachable} as reachable from ${webhooks} w
-  where w.id = ${log.webhookId}::uuid and w.account_id = ${log.accountId}::uuid
+  where w.id = ${log.webhookId}::uuid and w.account_id = ${log.accountId}::uuid${forWrite ? sql` for no key update` : sql``}
 )`;
 const located = sql`exists (select 1 from target) as found, coalesce((select reachable from target), false) as reachable`;
 
@@ -505,14 +520,16 @@ export async function restartDeliveries(
           and (status = any(${sql.param(which.statuses)}::delivery_status[]) or (status = 'pending' and enqueued_at is null))
           and not is_test and created_at >= ${which.since}::timestamptz
           order by created_at limit ${which.limit}::int)`;
-  const result = await db.execute<Located<{ restarted: string | { id: string; series: number }[] }>>(sql`
-    with ${target(log)}, restarted as (
+  const result = await retryingConflicts(() =>
+    db.execute<Located<{ restarted: string | { id: string; series: number }[] }>>(sql`
+    with ${target(log, true)}, restarted as (
       update ${deliveries} d set status = 'pending', series = d.series + 1, series_attempts = 0,
         next_attempt_at = now(), enqueued_at = now()
       where d.webhook_id = (select id from target where reachable) and ${selection}
       returning d.id, d.series
     )
-    select ${located}, coalesce((select json_agg(restarted) from restarted), '[]'::json) as restarted`);
+    select ${located}, coalesce((select json_agg(restarted) from restarted), '[]'::json) as restarted`),
+  );
   const row = result.rows[0] ?? { found: false, reachable: false, restarted: [] };
   const restarted =
     typeof row.restarted === 'string' ? (JSON.parse(row.restarted) as { id: string; series: number }[]) : row.restarted;

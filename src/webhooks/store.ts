@@ -1,6 +1,7 @@
 // The webhooks table, one statement per operation.
 import { type SQL, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.ts';
+import { retryingConflicts } from '../db/retry.ts';
 import { accounts, companies, webhooks } from '../db/schema.ts';
 import { cancelPendingCte } from '../deliveries/store.ts';
 import type { WebhookRow } from './representation.ts';
@@ -253,12 +254,7 @@ async function targetedWrite<T>(
   const guard = sql`${reachable(reader, sql`target`)}${
     ifMatch === undefined ? sql`` : sql` and w.revision = any(${sql.param(ifMatch)}::int[])`
   }`;
-  const result = await db.execute<{
-    found: boolean;
-    reachable: boolean;
-    revision: number | null;
-    done: Record<string, unknown> | string | null;
-  }>(sql`
+  const statement = sql`
     with target as (
       -- Locked first: a concurrent write is waited for, and this one then sees the webhook as it is now
       -- (or gone), so a lost race is a 404 or a true 412, never a 412 about a stale revision.
@@ -269,7 +265,15 @@ async function targetedWrite<T>(
     select exists (select 1 from target) as found,
       coalesce((select ${reachable(reader, sql`target`)} from target), false) as reachable,
       (select revision from target) as revision,
-      (select row_to_json(done) from done) as done`);
+      (select row_to_json(done) from done) as done`;
+  const result = await retryingConflicts(() =>
+    db.execute<{
+      found: boolean;
+      reachable: boolean;
+      revision: number | null;
+      done: Record<string, unknown> | string | null;
+    }>(statement),
+  );
   const row = result.rows[0];
   if (!row?.found) return { kind: 'not-found' };
   if (!row.reachable) return { kind: 'forbidden' };
