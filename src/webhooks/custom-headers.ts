@@ -40,6 +40,8 @@ export const NOT_TOKEN_CHARACTER = /[^!#$%&'*+\-.^_`|~0-9A-Za-z]/;
 
 /**
  * Anything outside RFC 9110's field-value characters: visible ASCII, space, tab and obs-text
- * (0x80–0xFF, sent as one byte each). fetch() refuses anything else, so it could never be delivered.
+ * (U+0080–U+00FF). Controls could never be delivered (Headers refuses CR, LF and NUL); workerd sends
+ * obs-text UTF-8 encoded (é as C3 A9, test/deliveries.test.ts), and would send any character so, but
+ * what the contract admits is the field-value rule, which other HTTP stacks (Node's fetch) enforce.
  */
 export const NOT_FIELD_VALUE_CHARACTER = /[^\t\x20-\x7e\x80-\xff]/;
