@@ -286,6 +286,17 @@ describe('deliveries when the database fails: nothing lost, nothing sent twice o
     return { account, endpoint, eventId, message: { deliveryId, series: 1 } };
   }
 
+  it.each([
+    ['claim', 'webhook as materialized'],
+    ['record', 'webhook_locked as materialized'],
+  ])('a %s Postgres aborts in a deadlock runs again: delivered once, acked', async (_step, statement) => {
+    const { endpoint, eventId, message } = await pending();
+    await setFault({ mode: 'error', match: statement, times: 2, code: '40P01' });
+    expect(await consumeOne('webhook-deliveries', message, faulty())).toEqual({ acked: true, retriedWith: undefined });
+    expect(await received(endpoint.id)).toHaveLength(1);
+    expect(await deliveriesOf({ eventId })).toEqual([expect.objectContaining({ status: 'succeeded', attempts: 1 })]);
+  });
+
   it('a claim that cannot reach the database sends nothing; the message comes back and is delivered', async () => {
     const { endpoint, eventId, message } = await pending();
     await setFault({ mode: 'refuse' });

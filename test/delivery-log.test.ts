@@ -3,9 +3,9 @@
 // routes (401, 403, 404) is covered with the other per-webhook routes in webhook-routes.test.ts.
 import { env } from 'cloudflare:workers';
 import { sql } from 'drizzle-orm';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, inject, it, vi } from 'vitest';
 import { API_ORIGIN, expectError, expectValidationIssues, randomClientAddress, throughWorker } from './support/api.ts';
-import { withDatabase } from './support/database.ts';
+import { holdRowLock, withDatabase } from './support/database.ts';
 import {
   deliveriesOf,
   eventually,
@@ -21,6 +21,8 @@ import { statementsOf } from './support/statements.ts';
 
 // Tests that publish wait on queues, and on retries a second apart.
 vi.setConfig({ testTimeout: 30_000 });
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface TestResult {
   success: boolean;
@@ -148,6 +150,17 @@ describe('POST /webhooks/{id}/test', () => {
       httpStatus: null,
       message: 'could not connect (refused, unreachable or reset)',
     });
+  });
+
+  it('answers what was sent though the webhook was deleted while the test was in flight', async () => {
+    const account = await createTestAccount();
+    const { webhook, endpoint } = await webhookWithReceiver(account.token, {}, [{ status: 200, delayMs: 1000 }]);
+    const testing = sendTest(webhook.id, account.token);
+    await eventually(async () => expect(await received(endpoint.id)).toHaveLength(1));
+    expect((await call('DELETE', `/webhooks/${webhook.id}`, { token: account.token })).status).toBe(204);
+    // Sent, so said so; its log went with the webhook.
+    expect(await data<TestResult>(await testing)).toMatchObject({ success: true, httpStatus: 200 });
+    expect(await deliveriesOf({ webhookId: webhook.id })).toEqual([]);
   });
 
   it('goes through an open circuit, and leaves it as it was', async () => {
@@ -469,6 +482,28 @@ describe('POST /webhooks/{id}/recover, when things go wrong', () => {
       }
     });
     expect(await received(endpoint.id)).toHaveLength(4);
+  });
+
+  it('never takes a delivery that succeeded while the recover waited for its webhook', async () => {
+    const account = await createTestAccount();
+    const { webhook, endpoint } = await webhookWithReceiver(account.token);
+    // Pending, its message never marked queued: what recover takes, as it reads the deliveries.
+    const { eventId } = await unqueuedDelivery(account.accountId);
+    const holding = holdRowLock(sql`select id from webhooks where id = ${webhook.id}::uuid for update`, 1.5);
+    await pause(300);
+    const recovering = throughWorker(recoverRequest(webhook.id, account.token));
+    await pause(300);
+    // Meanwhile the delivery succeeds (its attempt's record, as far as recover can tell).
+    await withDatabase((db) => db.execute(sql`update deliveries set status = 'succeeded' where event_id = ${eventId}`));
+    const [recovered] = await Promise.all([recovering, holding]);
+    expect(recovered.status).toBe(202);
+    await pause(1500);
+    expect(await received(endpoint.id)).toEqual([]);
+    // PGlite runs one transaction at a time and may run the recover first: then it restarted a delivery
+    // that was pending, and the update marked the new series succeeded. Either way nothing is sent.
+    expect(await deliveriesOf({ eventId })).toEqual([
+      expect.objectContaining({ status: 'succeeded', ...(inject('databaseKind') === 'postgres' ? { series: 1 } : {}) }),
+    ]);
   });
 
   it('leaves test deliveries alone: they are sent again only by id', async () => {

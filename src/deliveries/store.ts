@@ -98,7 +98,9 @@ export async function takeStrandedDeliveries(db: Database, limit: number): Promi
       select id from ${deliveries}
       where status = 'pending' and (locked_until is null or locked_until < now())
         and coalesce(next_attempt_at, enqueued_at, created_at) < now() - ${STRANDED_AFTER}
-      order by created_at limit ${limit}::int)
+      order by created_at limit ${limit}::int
+      -- A row someone is changing is left for the next sweep: waiting for it could close a lock cycle.
+      for update skip locked)
     returning id::text, series`);
   return result.rows;
 }
@@ -188,7 +190,8 @@ export async function claimDelivery(
   series: number,
   circuit: CircuitSettings,
 ): Promise<Claim> {
-  const result = await db.execute<ClaimRow>(sql`
+  const result = await retryingConflicts(() =>
+    db.execute<ClaimRow>(sql`
     with webhook as materialized (
       select w.id, w.is_active, w.circuit_opened_at, w.url, w.timeout_ms, w.max_retries, w.header_names,
         w.headers_sealed, w.header_values_sealed, w.signing_secret_sealed,
@@ -242,7 +245,8 @@ export async function claimDelivery(
       e.type as event_type, ${iso(sql`e.occurred_at`)} as occurred_at, e.company_id, e.data
     from decision
     left join marked on true
-    join ${events} e on e.account_id = decision.account_id and e.id = decision.event_id`);
+    join ${events} e on e.account_id = decision.account_id and e.id = decision.event_id`),
+  );
   const row = result.rows[0];
   if (!row) return { kind: 'missing' };
   switch (row.action) {
@@ -322,7 +326,8 @@ export async function recordAttempt(
   const active = outcome.gone ? sql`false` : sql`w.is_active`;
   // This message's series, and not cancelled meanwhile: only then is the outcome the delivery's state.
   const current = sql`(d.series = ${claim.series}::int and d.status <> 'cancelled')`;
-  const result = await db.execute<{ pending: boolean | null }>(sql`
+  const result = await retryingConflicts(() =>
+    db.execute<{ pending: boolean | null }>(sql`
     with webhook_locked as materialized (
       select id from ${webhooks} where id = ${claim.webhookId}::uuid for no key update
     ), attempt as (
@@ -351,7 +356,8 @@ export async function recordAttempt(
       where webhook_id = ${claim.webhookId}::uuid and status = 'pending' and id <> ${claim.deliveryId}::uuid
         and ${outcome.gone} and not ${claim.isTest} and exists (select 1 from delivery)
     )
-    select (select pending from delivery) as pending`);
+    select (select pending from delivery) as pending`),
+  );
   return { pending: result.rows[0]?.pending === true };
 }
 
@@ -519,7 +525,12 @@ export async function restartDeliveries(
       : sql`d.id in (select id from ${deliveries} where webhook_id = (select id from target where reachable)
           and (status = any(${sql.param(which.statuses)}::delivery_status[]) or (status = 'pending' and enqueued_at is null))
           and not is_test and created_at >= ${which.since}::timestamptz
-          order by created_at limit ${which.limit}::int)`;
+          order by created_at limit ${which.limit}::int)
+        -- Again on the row itself: the subquery reads the statement's snapshot, from before the wait for
+        -- the webhook's lock, and only conditions on d are checked against a row changed meanwhile (one
+        -- that just succeeded, say). A delivery whose attempt is in flight is not taken either.
+        and not d.is_test and (d.status = any(${sql.param(which.statuses)}::delivery_status[])
+          or (d.status = 'pending' and d.enqueued_at is null and (d.locked_until is null or d.locked_until < now())))`;
   const result = await retryingConflicts(() =>
     db.execute<Located<{ restarted: string | { id: string; series: number }[] }>>(sql`
     with ${target(log, true)}, restarted as (

@@ -250,6 +250,7 @@ async function targetedWrite<T>(
   write: (guard: SQL) => SQL,
   map: (done: Record<string, unknown>) => T,
   extra: SQL[] = [],
+  { retryConflicts = true }: { retryConflicts?: boolean } = {},
 ): Promise<Targeted<T>> {
   const guard = sql`${reachable(reader, sql`target`)}${
     ifMatch === undefined ? sql`` : sql` and w.revision = any(${sql.param(ifMatch)}::int[])`
@@ -266,14 +267,14 @@ async function targetedWrite<T>(
       coalesce((select ${reachable(reader, sql`target`)} from target), false) as reachable,
       (select revision from target) as revision,
       (select row_to_json(done) from done) as done`;
-  const result = await retryingConflicts(() =>
+  const run = () =>
     db.execute<{
       found: boolean;
       reachable: boolean;
       revision: number | null;
       done: Record<string, unknown> | string | null;
-    }>(statement),
-  );
+    }>(statement);
+  const result = retryConflicts ? await retryingConflicts(run) : await run();
   const row = result.rows[0];
   if (!row?.found) return { kind: 'not-found' };
   if (!row.reachable) return { kind: 'forbidden' };
@@ -390,5 +391,7 @@ export function rotateSigningSecret(
       from target where w.id = target.id and ${guard} returning w.id`,
     () => true as const,
     remember ? [remember] : [],
+    // writeIdempotently (rotate.ts) runs a conflicting rotation again itself.
+    { retryConflicts: false },
   );
 }
