@@ -175,6 +175,18 @@ describe('GET /webhooks', () => {
     expect(page.nextCursor).not.toBeNull();
   });
 
+  it('401 without a key, 403 without read:webhooks', async () => {
+    const account = await createTestAccount();
+    await expectError(await call('GET', '/webhooks'), 401, 'UNAUTHORIZED');
+    const writer = await createTestKey({ accountId: account.accountId, scopes: ['write:webhooks'] });
+    const refused = await expectError(
+      await call('GET', '/webhooks', { token: writer.token }),
+      403,
+      'INSUFFICIENT_PERMISSIONS',
+    );
+    expect(refused.error.details).toEqual({ requiredScope: 'read:webhooks' });
+  });
+
   it('filters by companyId (account-wide ones excluded), isActive and event', async () => {
     const account = await createTestAccount();
     const company = await create(account, { companyId: account.companyId, events: ['PING'] });
@@ -284,6 +296,27 @@ describe('PATCH /webhooks/{id}', () => {
     });
     expect(Date.parse(updated.updatedAt)).toBeGreaterThan(Date.parse(webhook.updatedAt));
     expect(await data(await call('GET', `/webhooks/${webhook.id}`, { token: account.token }))).toEqual(updated);
+  });
+
+  it('takes JSON only, and no more of it than create: 415 and 413, nothing changed', async () => {
+    const account = await createTestAccount();
+    const webhook = await create(account);
+    const path = `/webhooks/${webhook.id}`;
+    await expectError(
+      await call('PATCH', path, {
+        token: account.token,
+        body: { name: 'x' },
+        headers: { 'Content-Type': 'text/plain' },
+      }),
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+    );
+    await expectError(
+      await call('PATCH', path, { token: account.token, body: { description: 'x'.repeat(600 * 1024) } }),
+      413,
+      'PAYLOAD_TOO_LARGE',
+    );
+    expect((await storedWebhook(webhook.id))?.revision).toBe(1);
   });
 
   it('clears name and description with null; isActive toggles', async () => {
