@@ -199,11 +199,20 @@ if command -v chromium >/dev/null; then
       --disable-component-update --disable-sync --user-data-dir="$profile" --virtual-time-budget=15000 \
       '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1' "$@" 2>/dev/null
   }
-  dom=$(browse --dump-dom $API/docs)
-  for summary in 'Create a webhook' 'List webhooks' 'Get a webhook' 'Update a webhook' 'Delete a webhook' 'Rotate a webhook' \
-    'Send a test event' 'Send a delivery again' 'Publish an event'; do
-    echo "$dom" | grep -q "$summary" || fail "/docs rendered without \"$summary\""
+  # Scalar renders the operations one section after another; on a loaded machine the virtual-time
+  # budget has once ended before the last of them (CI: one summary missing, the next run whole). A page
+  # that renders them all within three loads passes; one that never does fails, naming what is missing.
+  for load in 1 2 3; do
+    dom=$(browse --dump-dom $API/docs)
+    missing=''
+    for summary in 'Create a webhook' 'List webhooks' 'Get a webhook' 'Update a webhook' 'Delete a webhook' \
+      'Rotate a webhook' 'Send a test event' 'Send a delivery again' 'Publish an event'; do
+      echo "$dom" | grep -q "$summary" || missing="$missing \"$summary\""
+    done
+    [ -z "$missing" ] && break
+    echo "dev-smoke: /docs load $load rendered without$missing"
   done
+  [ -z "$missing" ] || fail "/docs rendered without$missing in three loads"
   shot=${TMPDIR:-/tmp}/webhooks-docs.png
   browse --window-size=1280,900 --screenshot="$shot" $API/docs >/dev/null
   echo "dev-smoke: /docs renders every route in headless Chromium, offline (screenshot: $shot, $(wc -c <"$shot") bytes)"
