@@ -10,6 +10,7 @@ import { expectError, expectValidationIssues, throughWorker, webhookRequest } fr
 import { withDatabase } from './support/database.ts';
 import {
   backdateCircuit,
+  deactivate,
   deliveriesOf,
   eventually,
   publish,
@@ -467,9 +468,7 @@ describe('never twice on purpose', () => {
     const { webhook, endpoint } = await webhookWithReceiver(account.token, {}, [{ status: 500 }]);
     const eventId = await publish({ accountId: account.accountId });
     await receivedCount(endpoint.id, 1);
-    await throughWorker(
-      webhookRequest({ isActive: false }, { token: account.token, method: 'PATCH', path: `/webhooks/${webhook.id}` }),
-    );
+    await deactivate(account.token, webhook.id);
     expect(await deliveriesOf({ eventId })).toEqual([expect.objectContaining({ status: 'cancelled' })]);
     await settle(3000);
     expect(await received(endpoint.id)).toHaveLength(1);

@@ -11,10 +11,11 @@ import worker from '../src/index.ts';
 import { secretBox } from '../src/lib/secret-box.ts';
 import { sealHeaders } from '../src/webhooks/secrets.ts';
 import { throughWorker, webhookRequest } from './support/api.ts';
-import { holdRowLock, withDatabase } from './support/database.ts';
+import { holdRowLock, holdWebhookRow, withDatabase } from './support/database.ts';
 import {
   consumeBatch,
   consumeOne,
+  deactivate,
   deliveriesOf,
   eventually,
   mostInFlight,
@@ -166,11 +167,9 @@ describe('locks: a webhook before its deliveries, in every statement that takes 
     // does. Were the claim to take the delivery first, it would hold what the deactivation needs once
     // it has the webhook: a deadlock, which Postgres ends by failing one of them (a 503, or a message
     // sent back to the queue).
-    const holding = holdRowLock(sql`select id from webhooks where id = ${webhook.id}::uuid for update`, 1.5);
+    const holding = holdWebhookRow(webhook.id, 1.5);
     await pause(300);
-    const deactivating = throughWorker(
-      webhookRequest({ isActive: false }, { token: account.token, method: 'PATCH', path: `/webhooks/${webhook.id}` }),
-    );
+    const deactivating = deactivate(account.token, webhook.id);
     await pause(300);
     const consumed = consumeOne('webhook-deliveries', { deliveryId, series: 1 });
     const [patched, outcome] = await Promise.all([deactivating, consumed, holding]);
@@ -198,11 +197,9 @@ describe('locks: a webhook before its deliveries, in every statement that takes 
     // would wait for it while the record waits for the webhook.
     const attempting = consumeOne('webhook-deliveries', { deliveryId, series: 1 });
     await eventually(async () => expect(await received(endpoint.id)).toHaveLength(1));
-    const holding = holdRowLock(sql`select id from webhooks where id = ${webhook.id}::uuid for update`, 2);
+    const holding = holdWebhookRow(webhook.id, 2);
     await pause(300);
-    const deactivating = throughWorker(
-      webhookRequest({ isActive: false }, { token: account.token, method: 'PATCH', path: `/webhooks/${webhook.id}` }),
-    );
+    const deactivating = deactivate(account.token, webhook.id);
     const [attempted, patched] = await Promise.all([attempting, deactivating, holding]);
     expect(patched.status).toBe(200);
     // Either way the attempt is logged. On Postgres the deactivation comes first: the delivery stays
@@ -223,7 +220,7 @@ describe('locks: a webhook before its deliveries, in every statement that takes 
     // deliveries) would wait for the claim's delivery while the claim waits for the webhook.
     const attempting = consumeOne('webhook-deliveries', { deliveryId: gone.deliveryId, series: 1 });
     await eventually(async () => expect(await received(endpoint.id)).toHaveLength(1));
-    const holding = holdRowLock(sql`select id from webhooks where id = ${webhook.id}::uuid for update`, 2);
+    const holding = holdWebhookRow(webhook.id, 2);
     await pause(1300);
     const claiming = consumeOne('webhook-deliveries', { deliveryId: other.deliveryId, series: 1 });
     const [attempted, claimed] = await Promise.all([attempting, claiming, holding]);
@@ -306,9 +303,7 @@ describe('what happens to a delivery while its attempt is in flight', () => {
     const { eventId, deliveryId } = await unqueuedDelivery(account.accountId);
     const inFlight = consumeOne('webhook-deliveries', { deliveryId, series: 1 });
     await eventually(async () => expect(await received(endpoint.id)).toHaveLength(1));
-    const patched = await throughWorker(
-      webhookRequest({ isActive: false }, { token: account.token, method: 'PATCH', path: `/webhooks/${webhook.id}` }),
-    );
+    const patched = await deactivate(account.token, webhook.id);
     expect(patched.status).toBe(200);
     expect(await inFlight).toEqual({ acked: true, retriedWith: undefined });
     expect(await deliveriesOf({ eventId })).toEqual([

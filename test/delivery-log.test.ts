@@ -5,7 +5,7 @@ import { env } from 'cloudflare:workers';
 import { sql } from 'drizzle-orm';
 import { describe, expect, inject, it, vi } from 'vitest';
 import { API_ORIGIN, expectError, expectValidationIssues, randomClientAddress, throughWorker } from './support/api.ts';
-import { holdRowLock, withDatabase } from './support/database.ts';
+import { holdWebhookRow, withDatabase } from './support/database.ts';
 import {
   deliveriesOf,
   eventually,
@@ -489,7 +489,7 @@ describe('POST /webhooks/{id}/recover, when things go wrong', () => {
     const { webhook, endpoint } = await webhookWithReceiver(account.token);
     // Pending, its message never marked queued: what recover takes, as it reads the deliveries.
     const { eventId } = await unqueuedDelivery(account.accountId);
-    const holding = holdRowLock(sql`select id from webhooks where id = ${webhook.id}::uuid for update`, 1.5);
+    const holding = holdWebhookRow(webhook.id, 1.5);
     await pause(300);
     const recovering = throughWorker(recoverRequest(webhook.id, account.token));
     await pause(300);

@@ -15,6 +15,11 @@ export async function holdRowLock(lockingSelect: SQL, seconds: number): Promise<
   await withDatabase((db) => db.batch([db.execute(lockingSelect), db.execute(sql`select pg_sleep(${seconds})`)]));
 }
 
+/** Another transaction holding the webhook's row lock for `seconds`: what lock-order tests queue behind. */
+export function holdWebhookRow(webhookId: string, seconds: number): Promise<void> {
+  return holdRowLock(sql`select id from webhooks where id = ${webhookId}::uuid for update`, seconds);
+}
+
 /** Webhooks the account holds, counted both ways: the rows and the account's counter. */
 export async function webhookCounts(accountId: string): Promise<{ rows: number; counter: number }> {
   return withDatabase(async (db) => {

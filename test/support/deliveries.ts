@@ -5,7 +5,7 @@ import { expect, inject, vi } from 'vitest';
 import type { ReceivedDelivery, ScriptedResponse } from '../../scripts/local/webhook-receiver.ts';
 import { fanOut } from '../../src/deliveries/store.ts';
 import worker from '../../src/index.ts';
-import { API_ORIGIN, randomClientAddress, readSuccess, throughWorker, validBody } from './api.ts';
+import { API_ORIGIN, randomClientAddress, readSuccess, throughWorker, validBody, webhookRequest } from './api.ts';
 import { withDatabase } from './database.ts';
 
 export type { ReceivedDelivery };
@@ -63,6 +63,11 @@ export async function webhookWithReceiver(
   );
   await setReceiverSecrets(endpoint.id, [data.signingSecret]);
   return { webhook: data, endpoint };
+}
+
+/** PATCH {isActive: false} through the Worker: deactivating cancels what the webhook has pending. */
+export function deactivate(token: string, webhookId: string): Promise<Response> {
+  return throughWorker(webhookRequest({ isActive: false }, { token, method: 'PATCH', path: `/webhooks/${webhookId}` }));
 }
 
 export interface PublishedEvent {
