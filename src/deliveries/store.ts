@@ -426,8 +426,10 @@ export interface LogTarget {
 
 type Located<T> = { found: boolean; reachable: boolean } & T;
 
-/** The webhook, looked up in the key's account, and whether the key reaches it: the head of every log query. */
-/** The webhook whose log is read, or (`forWrite`) whose deliveries are changed: then locked first (lock order, above). */
+/**
+ * The webhook, looked up in the key's account, and whether the key reaches it: the head of every log
+ * query. `forWrite`, for a statement that changes its deliveries, locks it first (lock order, above).
+ */
 const target = (log: LogTarget, forWrite = false) => sql`target as ${forWrite ? sql`materialized ` : sql``}(
   select w.id, ${log.reachable} as reachable from ${webhooks} w
   where w.id = ${log.webhookId}::uuid and w.account_id = ${log.accountId}::uuid${forWrite ? sql` for no key update` : sql``}
@@ -517,20 +519,24 @@ export async function restartDeliveries(
   log: LogTarget,
   which: { deliveryId: string } | { since: string; statuses: DeliveryStatus[]; limit: number },
 ): Promise<Located<{ restarted: { id: string; series: number }[] }>> {
-  // Recover also takes what an earlier recover marked but could not queue (enqueued_at null), and never
-  // test deliveries: a PING is sent again only when asked for by id.
-  const selection =
-    'deliveryId' in which
-      ? sql`d.id = ${which.deliveryId}::uuid`
-      : sql`d.id in (select id from ${deliveries} where webhook_id = (select id from target where reachable)
-          and (status = any(${sql.param(which.statuses)}::delivery_status[]) or (status = 'pending' and enqueued_at is null))
-          and not is_test and created_at >= ${which.since}::timestamptz
-          order by created_at limit ${which.limit}::int)
-        -- Again on the row itself: the subquery reads the statement's snapshot, from before the wait for
-        -- the webhook's lock, and only conditions on d are checked against a row changed meanwhile (one
-        -- that just succeeded, say). A delivery whose attempt is in flight is not taken either.
-        and not d.is_test and (d.status = any(${sql.param(which.statuses)}::delivery_status[])
-          or (d.status = 'pending' and d.enqueued_at is null and (d.locked_until is null or d.locked_until < now())))`;
+  let selection: SQL;
+  if ('deliveryId' in which) {
+    selection = sql`d.id = ${which.deliveryId}::uuid`;
+  } else {
+    // Recover takes the statuses asked for, and what an earlier recover marked but could not queue
+    // (enqueued_at null); never test deliveries: a PING is sent again only when asked for by id.
+    const recoverable = (row: SQL) => sql`not ${row}.is_test
+      and (${row}.status = any(${sql.param(which.statuses)}::delivery_status[])
+        or (${row}.status = 'pending' and ${row}.enqueued_at is null))`;
+    // Checked again on the row itself: the subquery reads the statement's snapshot, from before the wait
+    // for the webhook's lock, and only conditions on d are checked against a row changed meanwhile (one
+    // that just succeeded, say). A delivery whose attempt is in flight is not taken either.
+    selection = sql`d.id in (select r.id from ${deliveries} r
+        where r.webhook_id = (select id from target where reachable) and ${recoverable(sql`r`)}
+          and r.created_at >= ${which.since}::timestamptz
+        order by r.created_at limit ${which.limit}::int)
+      and ${recoverable(sql`d`)} and (d.locked_until is null or d.locked_until < now())`;
+  }
   const result = await retryingConflicts(() =>
     db.execute<Located<{ restarted: string | { id: string; series: number }[] }>>(sql`
     with ${target(log, true)}, restarted as (
