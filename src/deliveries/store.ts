@@ -8,6 +8,7 @@
 // webhook instead of each holding what the other waits for.
 import { type SQL, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.ts';
+import { fromJson } from '../db/json.ts';
 import { retryingConflicts } from '../db/retry.ts';
 import { deliveries, deliveryAttempts, events, webhooks } from '../db/schema.ts';
 import type { WebhookEvent } from '../events/event-types.ts';
@@ -466,9 +467,7 @@ export async function listDeliveries(
     )
     select ${located}, coalesce((select json_agg(page) from page), '[]'::json) as items`);
   const row = result.rows[0] ?? { found: false, reachable: false, items: [] };
-  const items =
-    typeof row.items === 'string' ? (JSON.parse(row.items) as (DeliveryRow & { position: string })[]) : row.items;
-  return { found: row.found, reachable: row.reachable, items };
+  return { found: row.found, reachable: row.reachable, items: fromJson(row.items) };
 }
 
 export interface AttemptRow {
@@ -505,8 +504,7 @@ export async function findDelivery(
     )
     select ${located}, (select row_to_json(found_delivery) from found_delivery) as delivery`);
   const row = result.rows[0] ?? { found: false, reachable: false, delivery: null };
-  const delivery = typeof row.delivery === 'string' ? (JSON.parse(row.delivery) as DeliveryDetail) : row.delivery;
-  return { found: row.found, reachable: row.reachable, delivery };
+  return { found: row.found, reachable: row.reachable, delivery: fromJson(row.delivery) };
 }
 
 /**
@@ -548,9 +546,7 @@ export async function restartDeliveries(
     select ${located}, coalesce((select json_agg(restarted) from restarted), '[]'::json) as restarted`),
   );
   const row = result.rows[0] ?? { found: false, reachable: false, restarted: [] };
-  const restarted =
-    typeof row.restarted === 'string' ? (JSON.parse(row.restarted) as { id: string; series: number }[]) : row.restarted;
-  return { found: row.found, reachable: row.reachable, restarted };
+  return { found: row.found, reachable: row.reachable, restarted: fromJson(row.restarted) };
 }
 
 /** What a test delivery was sent to, read in one statement with the access check. */

@@ -1,6 +1,7 @@
 // The webhooks table, one statement per operation.
 import { type SQL, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.ts';
+import { fromJson } from '../db/json.ts';
 import { retryingConflicts } from '../db/retry.ts';
 import { accounts, companies, webhooks } from '../db/schema.ts';
 import { cancelPendingCte } from '../deliveries/store.ts';
@@ -221,7 +222,7 @@ export async function listWebhooks(
     select (select count(*) from matching)::int as total,
       coalesce((select json_agg(page order by created_at desc, id desc) from page), '[]'::json) as items`);
   const row = result.rows[0] ?? { total: 0, items: [] };
-  const items = typeof row.items === 'string' ? (JSON.parse(row.items) as typeof row.items) : row.items;
+  const items = fromJson(row.items);
   const page = items.slice(0, limit);
   const last = page.at(-1);
   return {
@@ -279,8 +280,7 @@ async function targetedWrite<T>(
   if (!row?.found) return { kind: 'not-found' };
   if (!row.reachable) return { kind: 'forbidden' };
   if (row.done === null) return { kind: 'precondition-failed', revision: row.revision ?? 0 };
-  const done = typeof row.done === 'string' ? (JSON.parse(row.done) as Record<string, unknown>) : row.done;
-  return { kind: 'done', value: map(done) };
+  return { kind: 'done', value: map(fromJson(row.done)) };
 }
 
 const returnResource = sql`returning ${resourceColumns('w')}`;
