@@ -6,7 +6,7 @@ import type { $ZodType } from 'zod/v4/core';
 import type { AppEnv } from '../http/env.ts';
 import { ERROR_STATUS, type ErrorCode } from '../http/errors.ts';
 import { IDEMPOTENCY_HEADER } from '../idempotency/idempotency-key.ts';
-import { type OperationDoc, type OperationPart, partOf } from './describe.ts';
+import { type OperationDoc, type OperationPart, partOf, type ResponseDoc } from './describe.ts';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -68,6 +68,19 @@ function envelope(data: JsonSchema | undefined): JsonSchema {
       error: { type: 'null' },
       timestamp: { type: 'string', format: 'date-time' },
     },
+  };
+}
+
+/** A success response's body: as is in its own media type, in the envelope, or none (a 204 without data). */
+function responseContent(
+  response: ResponseDoc,
+  status: string,
+  components: Record<string, JsonSchema>,
+): JsonSchema | undefined {
+  if (response.mediaType) return { [response.mediaType]: {} };
+  if (!response.data && status === '204') return undefined;
+  return {
+    'application/json': { schema: envelope(response.data && toSchema(response.data, 'output', components)) },
   };
 }
 
@@ -146,21 +159,8 @@ function operationObject(
         ([name, description]) => [name, headerSchema(description)],
       ),
     );
-    responses[status] = {
-      description: response.description,
-      headers,
-      ...(response.mediaType
-        ? { content: { [response.mediaType]: {} } }
-        : response.data || status !== '204'
-          ? {
-              content: {
-                'application/json': {
-                  schema: envelope(response.data && toSchema(response.data, 'output', components)),
-                },
-              },
-            }
-          : {}),
-    };
+    const content = responseContent(response, status, components);
+    responses[status] = { description: response.description, headers, ...(content ? { content } : {}) };
   }
   const byStatus = new Map<number, ErrorCode[]>();
   for (const code of codes) byStatus.set(ERROR_STATUS[code], [...(byStatus.get(ERROR_STATUS[code]) ?? []), code]);
