@@ -13,6 +13,7 @@ import {
   deactivate,
   deliveriesOf,
   eventually,
+  pause,
   publish,
   publishRequest,
   received,
@@ -28,7 +29,8 @@ import { statementsNamed } from './support/statements.ts';
 // Each test waits on queues, and on retries a second apart.
 vi.setConfig({ testTimeout: 30_000 });
 
-const settle = (ms = 2500) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Long enough for a retry (a second apart in tests) to have come, had there been one. */
+const settle = (ms = 2500) => pause(ms);
 
 /** An object whose data nests `depth` arrays deep inside it. */
 function nested(depth: number): Record<string, unknown> {

@@ -19,6 +19,7 @@ import {
   deliveriesOf,
   eventually,
   mostInFlight,
+  pause,
   received,
   unqueuedDelivery,
   webhookState,
@@ -26,7 +27,6 @@ import {
 } from './support/deliveries.ts';
 import { createTestAccount } from './support/fixtures.ts';
 
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** PGlite runs one transaction at a time: nothing there is ever held by another transaction while a statement runs. */
 const isPostgres = inject('databaseKind') === 'postgres';
 
@@ -148,7 +148,7 @@ describe('what the consumer does with a message', () => {
   it('a second copy arriving while the first is being sent waits out the lease instead of sending', async () => {
     const { endpoint, message } = await pending([{ status: 200, delayMs: 1500 }]);
     const first = consumeOne('webhook-deliveries', message);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await pause(500);
     const second = await consumeOne('webhook-deliveries', message);
     expect(second.acked).toBe(false);
     // The lease: the webhook's timeout (30 s by default) and a 30 s margin to record the outcome.
@@ -327,7 +327,7 @@ describe('what happens to a delivery while its attempt is in flight', () => {
     );
     expect(redelivered.status).toBe(202);
     // The new series' message (on the real queue) finds the lease held and waits.
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await pause(500);
     expect(await received(endpoint.id)).toHaveLength(1);
     expect(await inFlight).toEqual({ acked: true, retriedWith: undefined });
     expect(await webhookState(webhook.id)).toMatchObject({ is_active: false, consecutive_failures: 1 });

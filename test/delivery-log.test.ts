@@ -9,6 +9,7 @@ import { holdWebhookRow, withDatabase } from './support/database.ts';
 import {
   deliveriesOf,
   eventually,
+  pause,
   publish,
   received,
   unqueuedDelivery,
@@ -21,8 +22,6 @@ import { statementsOf } from './support/statements.ts';
 
 // Tests that publish wait on queues, and on retries a second apart.
 vi.setConfig({ testTimeout: 30_000 });
-
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface TestResult {
   success: boolean;
@@ -523,7 +522,7 @@ describe('the delivery queue, at least once', () => {
     const [delivery] = await deliveriesOf({ eventId });
     await env.WEBHOOK_DELIVERIES.send({ deliveryId: delivery?.id, series: 1 });
     await env.WEBHOOK_DELIVERIES.send({ deliveryId: crypto.randomUUID(), series: 1 });
-    await new Promise((resolve) => setTimeout(resolve, 2500));
+    await pause(2500);
     expect(await received(endpoint.id)).toHaveLength(1);
     expect(await deliveriesOf({ eventId })).toEqual([expect.objectContaining({ status: 'succeeded', attempts: 1 })]);
   });

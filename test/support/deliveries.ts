@@ -36,6 +36,11 @@ export async function mostInFlight(endpointId: string): Promise<number> {
   return ((await response.json()) as { most: number }).most;
 }
 
+/** Waits `ms` milliseconds: for what can only be seen not to happen, or to let a request queue first. */
+export function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 /** Waits (the queues work in the background) until `check` passes; fails with its last error otherwise. */
 export function eventually<T>(check: () => Promise<T> | T, timeout = 15_000): Promise<T> {
   return vi.waitFor(check, { timeout, interval: 100 });
