@@ -8,6 +8,7 @@ import { ApiError } from './http/errors.ts';
 import { handleError, respond } from './http/handle-error.ts';
 import { database } from './http/middleware/database.ts';
 import { requestLog } from './http/middleware/request-log.ts';
+import { closestRoute } from './http/route-suggestion.ts';
 import { documentationRoutes } from './openapi/routes.ts';
 import { webhooks } from './webhooks/routes.ts';
 
@@ -36,5 +37,18 @@ app.route('/events', events);
 app.route('/', documentationRoutes());
 
 // Returned, not thrown: methodNotAllowed turns a 404 into a 405 only when no error was thrown.
-app.notFound((c) => respond(c, new ApiError('NOT_FOUND', 'No such endpoint')));
+app.notFound((c) => {
+  const suggestion = closestRoute(
+    c.req.path,
+    app.routes.filter((route) => route.method !== 'ALL').map((route) => route.path),
+  );
+  return respond(
+    c,
+    suggestion
+      ? new ApiError('NOT_FOUND', `No such endpoint; did you mean ${suggestion}?`, {
+          details: { didYouMean: suggestion },
+        })
+      : new ApiError('NOT_FOUND', 'No such endpoint'),
+  );
+});
 app.onError(handleError);

@@ -86,13 +86,17 @@ describe('401 UNAUTHORIZED', () => {
     const { withDatabase } = await import('./support/database.ts');
     const { revokeApiKey } = await import('../src/admin/api-keys.ts');
     await withDatabase((db) => revokeApiKey(db, key.id));
-    await expectUnauthorized(await postWebhook(validBody(), { token: key.token }), /revoked/);
+    const body = await expectUnauthorized(await postWebhook(validBody(), { token: key.token }), /revoked/);
+    // Says how to get a new key, without any part of the token.
+    expect(body.error.message).toMatch(/ask your InstaView account administrator for a new key .*keys create/);
+    expect(body.error.message).not.toContain(key.token.slice(3, 12));
   });
 
   it('with an expired key', async () => {
     const key = await createTestKey({ accountId: account.accountId, scopes: ['write:webhooks'], expiresInSeconds: 1 });
     await new Promise((resolve) => setTimeout(resolve, 1100));
-    await expectUnauthorized(await postWebhook(validBody(), { token: key.token }), /expired/);
+    const body = await expectUnauthorized(await postWebhook(validBody(), { token: key.token }), /expired/);
+    expect(body.error.message).toMatch(/for a new key/);
   });
 });
 
@@ -370,8 +374,26 @@ describe('routing', () => {
     for (const path of ['/', '/webhook', '/v1/webhooks', `/webhooks/${crypto.randomUUID()}/nope`, '/docs/other.js']) {
       // Not through throughWorker: what the document leaves out is what this test is about.
       const response = await exports.default.fetch(new Request(`${API_ORIGIN}${path}`, { method: 'POST' }));
-      await expectError(response, 404, 'NOT_FOUND');
+      const body = await expectError(response, 404, 'NOT_FOUND');
+      if (path !== '/webhook') expect(body.error).toMatchObject({ message: 'No such endpoint', details: {} });
     }
+  });
+
+  it.each([
+    ['/webhook', '/webhooks'],
+    ['/Webhooks/', '/webhooks'],
+    ['/event', '/events'],
+    [`/webhooks/${crypto.randomUUID()}/reset_circuit`, '/webhooks/{id}/reset-circuit'],
+    [`/webhooks/${crypto.randomUUID()}/deliverys`, '/webhooks/{id}/deliveries'],
+    ['/helth', '/health'],
+  ])('404 NOT_FOUND for %s names the route it is close to, %s, and echoes nothing', async (path, route) => {
+    const response = await exports.default.fetch(new Request(`${API_ORIGIN}${path}`));
+    const body = await expectError(response, 404, 'NOT_FOUND');
+    expect(body.error).toEqual({
+      code: 'NOT_FOUND',
+      message: `No such endpoint; did you mean ${route}?`,
+      details: { didYouMean: route },
+    });
   });
 
   it.each([

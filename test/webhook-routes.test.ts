@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { secretBox } from '../src/lib/secret-box.ts';
 import type { Webhook } from '../src/webhooks/representation.ts';
 import { openHeaders, signingSecretContext } from '../src/webhooks/secrets.ts';
-import { API_ORIGIN, expectError, readSuccess, throughWorker, validBody } from './support/api.ts';
+import { API_ORIGIN, expectError, readSuccess, throughWorker, validBody, webhookRequest } from './support/api.ts';
 import { storedWebhook, webhookCounts, withDatabase } from './support/database.ts';
 import { createTestAccount, createTestCompany, createTestKey } from './support/fixtures.ts';
 import { call, create, data } from './support/routes.ts';
@@ -405,13 +405,46 @@ describe('PATCH /webhooks/{id}', () => {
     const stale = await expectError(await patch('"1"', 'stale'), 412, 'PRECONDITION_FAILED');
     expect(stale.error.details).toEqual({ currentETag: '"2"' });
     await expectError(await patch('W/"1"', 'weak and stale'), 412, 'PRECONDITION_FAILED');
-    await expectError(await patch('garbage', 'garbage'), 412, 'PRECONDITION_FAILED');
+    // A well-formed tag this API never issued matches nothing: 412.
+    await expectError(await patch('"abc"', 'never issued'), 412, 'PRECONDITION_FAILED');
     // Cloudflare's edge may hand the client a weak tag for a compressed response: it still names revision 2.
     expect((await data(await patch('W/"2"', 'weak'))).name).toBe('weak');
     expect((await data(await patch('"7", "3"', 'listed'))).name).toBe('listed');
     expect((await data(await patch('*', 'any'))).name).toBe('any');
     expect((await storedWebhook(webhook.id))?.name).toBe('any');
   });
+
+  it.each([
+    ['3', 'Must be an ETag with its double quotes, as the ETag header gives it: "3", not 3'],
+    ['garbage', /^Must be ETags with their double quotes/],
+    ['"3', /^Must be ETags/],
+    ['"3", 4', /^Must be ETags/],
+    ['"3", *', /^Must be ETags/],
+    [',', /^Must be ETags/],
+  ])(
+    'refuses a malformed If-Match %j with 400 (not 412: the webhook did not change), changing nothing',
+    async (ifMatch, message) => {
+      const account = await createTestAccount();
+      const webhook = await create(account);
+      for (const [method, body] of [
+        ['PATCH', { name: 'changed' }],
+        ['DELETE', undefined],
+      ] as const) {
+        const refused = await expectError(
+          await call(method, `/webhooks/${webhook.id}`, {
+            token: account.token,
+            body,
+            headers: { 'If-Match': ifMatch },
+          }),
+          400,
+          'VALIDATION_ERROR',
+        );
+        expect(refused.error.details).toEqual({ issues: [{ path: 'If-Match', message: expect.anything() }] });
+        expect((refused.error.details as { issues: { message: string }[] }).issues[0]?.message).toMatch(message);
+      }
+      expect((await storedWebhook(webhook.id))?.revision).toBe(1);
+    },
+  );
 });
 
 describe('DELETE /webhooks/{id}', () => {
@@ -559,10 +592,23 @@ describe('POST /webhooks/{id}/rotate-secret', () => {
     );
   });
 
-  it('takes no body, or JSON only', async () => {
+  it('takes no body, or JSON only; an empty body sent as application/json is no body', async () => {
     const account = await createTestAccount();
     const webhook = await create(account);
     expect((await rotate(account.token, webhook.id)).status).toBe(200);
+    for (const rawBody of ['', new ReadableStream({ start: (controller) => controller.close() })]) {
+      const response = await throughWorker(
+        webhookRequest(undefined, {
+          token: account.token,
+          path: `/webhooks/${webhook.id}/rotate-secret`,
+          rawBody,
+        }),
+      );
+      const rotated = await data<{ previousSecretExpiresAt: string }>(response);
+      // The default grace period: a day.
+      expect(Date.parse(rotated.previousSecretExpiresAt) - Date.now()).toBeGreaterThan(86_000_000);
+    }
+    expect((await storedWebhook(webhook.id))?.revision).toBe(4);
     await expectError(
       await call('POST', `/webhooks/${webhook.id}/rotate-secret`, {
         token: account.token,

@@ -1,4 +1,18 @@
-import type { WebhookEvent } from '../events/event-types.ts';
+import * as z from 'zod/mini';
+import { WEBHOOK_EVENTS, type WebhookEvent } from '../events/event-types.ts';
+
+const uuid = z.string().check(z.meta({ format: 'uuid' }));
+
+/** What `deliveryBody` writes: the body a receiver gets, and the delivery log's `payload`. */
+export const deliveryPayload = z
+  .object({
+    event: z.enum(WEBHOOK_EVENTS),
+    timestamp: z.string().check(z.meta({ format: 'date-time', description: 'When the event occurred' })),
+    deliveryId: uuid.check(z.meta({ description: 'The webhook-id header: the same on every retry' })),
+    companyId: z.nullable(uuid),
+    data: z.record(z.string(), z.unknown()).check(z.meta({ description: 'The event as InstaView published it' })),
+  })
+  .check(z.meta({ id: 'DeliveryPayload' }));
 
 export interface EventForDelivery {
   type: WebhookEvent;

@@ -13,9 +13,11 @@ import { cursorScope, openCursor, sealCursor } from '../http/cursor.ts';
 import type { AppEnv } from '../http/env.ts';
 import { successEnvelope } from '../http/envelope.ts';
 import { ApiError, serviceUnavailable } from '../http/errors.ts';
+import { httpStatusCode, storedCount } from '../http/integers.ts';
 import { admit } from '../http/middleware/admit.ts';
 import { jsonBody } from '../http/middleware/json-body.ts';
 import { validateBody, validateQuery } from '../http/middleware/validate.ts';
+import { pageSize } from '../http/query.ts';
 import { isoDateTime } from '../lib/date-time.ts';
 import { excerpt } from '../lib/excerpt.ts';
 import { secretBox } from '../lib/secret-box.ts';
@@ -26,7 +28,7 @@ import { openHeaders } from '../webhooks/secrets.ts';
 import { reachable } from '../webhooks/store.ts';
 import { signingSecrets } from './deliver.ts';
 import { type DeliveryMessage, MAX_BATCH } from './messages.ts';
-import { deliveryBody } from './payload.ts';
+import { deliveryBody, deliveryPayload } from './payload.ts';
 import { sendDelivery } from './send.ts';
 import {
   type DeliveryDetail,
@@ -56,10 +58,10 @@ const deliveryResource = z
     eventId: z.string(),
     event: z.enum(WEBHOOK_EVENTS),
     status: z.enum(STATUSES),
-    attempts: z.int(),
+    attempts: storedCount(),
     lastAttemptAt: z.nullable(timestamp),
     nextAttemptAt: z.nullable(timestamp),
-    lastHttpStatus: z.nullable(z.int()),
+    lastHttpStatus: z.nullable(httpStatusCode()),
     lastError: z.nullable(z.string()),
     isTest: z.boolean(),
     createdAt: timestamp,
@@ -68,19 +70,13 @@ const deliveryResource = z
 const deliveryDetail = z
   .object({
     ...deliveryResource.def.shape,
-    payload: z.object({
-      event: z.enum(WEBHOOK_EVENTS),
-      timestamp,
-      deliveryId: z.string(),
-      companyId: z.nullable(z.string()),
-      data: z.record(z.string(), z.unknown()),
-    }),
+    payload: deliveryPayload,
     attemptLog: z.array(
       z.object({
-        number: z.int(),
+        number: storedCount().check(z.minimum(1)),
         startedAt: timestamp,
-        httpStatus: z.nullable(z.int()),
-        durationMs: z.int(),
+        httpStatus: z.nullable(httpStatusCode()),
+        durationMs: storedCount(),
         error: z.nullable(z.string()),
         responseExcerpt: z.nullable(z.string()),
       }),
@@ -91,17 +87,7 @@ const deliveryDetail = z
 const listQuery = z.strictObject({
   status: z.optional(z.enum(STATUSES, { error: `Must be one of ${STATUSES.join(', ')}` })),
   event: z.optional(z.enum(WEBHOOK_EVENTS, { error: `Must be one of ${WEBHOOK_EVENTS.join(', ')}` })),
-  limit: z.optional(
-    z.string('Expected an integer').check(
-      z.refine((value) => /^\d{1,3}$/.test(value) && Number(value) >= 1 && Number(value) <= MAX_PAGE_SIZE, {
-        error: `Must be an integer from 1 to ${MAX_PAGE_SIZE}`,
-      }),
-      z.meta({
-        pattern: '^[0-9]{1,3}$',
-        description: `Page size, 1 to ${MAX_PAGE_SIZE} (default ${DEFAULT_PAGE_SIZE})`,
-      }),
-    ),
-  ),
+  limit: z.optional(pageSize(MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE)),
   cursor: z.optional(
     z.string('Expected a cursor from nextCursor').check(z.maxLength(1024, 'Is not a cursor this API issued')),
   ),
@@ -168,8 +154,8 @@ export const deliveries = new Hono<AppEnv>();
 const testResult = z.object({
   success: z.boolean(),
   deliveryId: z.string().check(z.meta({ format: 'uuid' })),
-  httpStatus: z.nullable(z.int()),
-  durationMs: z.int(),
+  httpStatus: z.nullable(httpStatusCode()),
+  durationMs: storedCount(),
   message: z.string(),
 });
 
@@ -264,7 +250,7 @@ deliveries.get(
     };
     const scope = cursorScope('deliveries', c.get('apiKey').id, [webhookId, query.status, query.event]);
     const after = query.cursor === undefined ? undefined : await openCursor(secrets, scope, query.cursor);
-    const limit = query.limit === undefined ? DEFAULT_PAGE_SIZE : Number(query.limit);
+    const limit = query.limit ?? DEFAULT_PAGE_SIZE;
     const page = await listDeliveries(c.get('db')(), logTarget(c, webhookId), filters, limit, after);
     located(page, webhookId);
     const items = page.items.slice(0, limit);
@@ -336,7 +322,9 @@ deliveries.post(
       'Test deliveries are left out; redeliver one by its id.',
     tags: TAGS,
     params: ID_PARAM,
-    responses: { 202: { description: 'Queued', data: z.object({ count: z.int() }) } },
+    responses: {
+      202: { description: 'Queued', data: z.object({ count: z.int().check(z.minimum(0), z.maximum(MAX_RECOVER)) }) },
+    },
     errors: ['RESOURCE_NOT_FOUND', 'RESOURCE_ACCESS_DENIED', 'SERVICE_UNAVAILABLE'],
   }),
   admit({ scope: 'write:webhooks', rateLimit: 'write' }),

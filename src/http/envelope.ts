@@ -18,6 +18,6 @@ export function successEnvelope<T>(data: T): SuccessEnvelope<T> {
   return { success: true, data, error: null, timestamp: new Date().toISOString() };
 }
 
-export function errorEnvelope(code: ErrorCode, message: string, details: ErrorDetails = {}): ErrorEnvelope {
+export function errorEnvelope(code: ErrorCode, message: string, details: ErrorDetails): ErrorEnvelope {
   return { success: false, data: null, error: { code, message, details }, timestamp: new Date().toISOString() };
 }

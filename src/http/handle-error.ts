@@ -1,11 +1,12 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
+import * as z from 'zod/mini';
 import { DatabaseConfigurationError } from '../db/client.ts';
 import { isDatabaseUnavailable } from '../db/errors.ts';
 import { describeError } from '../lib/log.ts';
 import type { AppEnv } from './env.ts';
 import { errorEnvelope } from './envelope.ts';
-import { ApiError, ERROR_STATUS, type ErrorCode, serviceUnavailable } from './errors.ts';
+import { ApiError, ERROR_STATUS, ERRORS, type ErrorCode, type ErrorDetailsOf, serviceUnavailable } from './errors.ts';
 
 const RETRY_AFTER_SECONDS = 5;
 
@@ -29,11 +30,12 @@ export function handleError(error: Error, c: Context<AppEnv>): Response {
     return respond(c, serviceUnavailable(RETRY_AFTER_SECONDS));
   }
   if (error instanceof HTTPException && error.status < 500) {
-    // A Hono built-in refused the request; keep its status under the matching documented code.
-    const code = (Object.keys(ERROR_STATUS) as ErrorCode[]).find(
-      (candidate) => ERROR_STATUS[candidate] === error.status,
+    // A Hono built-in refused the request; keep its status under the documented code for it whose
+    // details may be empty (a built-in has none to give).
+    const code = (Object.keys(ERRORS) as ErrorCode[]).find(
+      (candidate) => ERRORS[candidate].status === error.status && z.safeParse(ERRORS[candidate].details, {}).success,
     );
-    if (code) return respond(c, new ApiError(code, error.message));
+    if (code) return respond(c, new ApiError(code, error.message, { details: {} as ErrorDetailsOf<typeof code> }));
   }
   c.set('failure', { failure: 'unhandled error', ...describeError(error) });
   return respond(

@@ -1,7 +1,8 @@
 // Route documentation lives on the route itself: each middleware that shapes the contract (admission,
 // body, query, Idempotency-Key) carries what it adds, and `describe` adds the operation's own summary,
 // responses and errors. openapi/document.ts walks the app's routes and reads them, so the document and
-// the app cannot drift apart (test/openapi.test.ts checks both ways).
+// the app cannot drift apart (test/openapi.test.ts checks both ways). Examples, which only the document
+// needs, are kept out of the Worker's bundle in openapi/examples.ts, by operationId.
 import type { MiddlewareHandler } from 'hono';
 import type { $ZodType } from 'zod/v4/core';
 import type { Scope } from '../auth/api-key.ts';
@@ -12,12 +13,16 @@ export const OPENAPI = Symbol.for('instaview.webhooks.openapi');
 
 export interface ResponseDoc {
   description: string;
-  /** The envelope's `data`; absent for a response without a body (204). */
+  /** The envelope's `data`; absent for a response without a body (204). Its example is in examples.ts. */
   data?: $ZodType;
-  /** A body sent as is, outside the envelope, of this media type (the document itself, the page, its script). */
-  mediaType?: string;
-  /** Response headers worth naming, with what they carry. */
+  /** Headers this response always carries besides X-Request-Id, with what they carry. */
   headers?: Record<string, string>;
+}
+
+/** A request header an operation reads. */
+export interface HeaderDoc {
+  description: string;
+  example: string;
 }
 
 export interface OperationDoc {
@@ -31,8 +36,8 @@ export interface OperationDoc {
   responses: Record<number, ResponseDoc>;
   /** Errors the operation itself may answer with, beyond those of its middleware. */
   errors?: ErrorCode[];
-  /** Request headers it reads, besides Authorization and Idempotency-Key, with what they mean. */
-  headers?: Record<string, string>;
+  /** Request headers it reads, besides Authorization and Idempotency-Key. */
+  headers?: Record<string, HeaderDoc>;
 }
 
 /** What one middleware adds to the operation it is part of. */

@@ -3,10 +3,8 @@
 // Worker: the page loads nothing from anywhere else. And GET /health.
 import type { Context, Hono } from 'hono';
 import { Hono as Router } from 'hono/tiny';
-import * as z from 'zod/mini';
 import type { AppEnv } from '../http/env.ts';
 import { successEnvelope } from '../http/envelope.ts';
-import { describe } from './describe.ts';
 
 export const API_VERSION = '1.0.0';
 
@@ -44,75 +42,33 @@ const DOCS_POLICY =
   "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; " +
   "font-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-const TAGS = ['Service'];
+/** The service's own routes: they describe the API or report on the service, and are not part of its contract. */
+export const SERVICE_PATHS = ['/openapi.json', '/docs', '/docs/scalar.js', '/health'] as const;
 
 /**
  * A file of public/, made before every npm script (scripts/docs-assets.mjs): the OpenAPI document is
- * built there from this app's routes so that its generator stays out of the Worker's bundle.
+ * built there from this app's routes so that its generator stays out of the Worker's bundle. A Response
+ * made here skips the headers Hono's context holds, so X-Request-Id is set on it by hand.
  */
 async function fromAssets(c: Context<AppEnv>, path: string, type: string): Promise<Response> {
   const asset = await c.env.ASSETS.fetch(new Request(new URL(path, c.req.url)));
   if (!asset.ok) return c.text(`${path} is missing from the assets; run any npm script to build it`, 503);
-  return new Response(asset.body, { headers: { 'Content-Type': type, 'Cache-Control': 'public, max-age=300' } });
+  return new Response(asset.body, {
+    headers: { 'Content-Type': type, 'Cache-Control': 'public, max-age=300', 'X-Request-Id': c.get('requestId') },
+  });
 }
 
-/** The routes that describe the API and report on the service. */
+/**
+ * The routes that describe the API and report on the service. Left out of the OpenAPI document (no
+ * `describe`): a reference of the API should not list its own page and script among the operations.
+ * The README documents them.
+ */
 export function documentationRoutes(): Hono<AppEnv> {
   const routes = new Router<AppEnv>();
-
-  routes.get(
-    '/openapi.json',
-    describe({
-      operationId: 'getOpenApiDocument',
-      summary: 'This document',
-      tags: TAGS,
-      responses: {
-        200: { description: 'The OpenAPI 3.1 document (not in the envelope)', mediaType: 'application/json' },
-      },
-    }),
-    (c) => fromAssets(c, '/openapi.json', 'application/json'),
-  );
-
-  routes.get(
-    '/docs',
-    describe({
-      operationId: 'getDocs',
-      summary: 'The interactive API reference',
-      tags: TAGS,
-      responses: {
-        200: { description: 'An HTML page (Scalar), served with everything it needs', mediaType: 'text/html' },
-      },
-    }),
-    (c) => c.html(DOCS_PAGE, 200, { 'Content-Security-Policy': DOCS_POLICY }),
-  );
-
-  routes.get(
-    '/docs/scalar.js',
-    describe({
-      operationId: 'getDocsScript',
-      summary: 'The reference page’s script',
-      tags: TAGS,
-      responses: {
-        200: {
-          description: 'JavaScript: @scalar/api-reference’s browser bundle, pinned',
-          mediaType: 'text/javascript',
-        },
-      },
-    }),
-    (c) => fromAssets(c, '/docs/scalar.js', 'text/javascript'),
-  );
-
-  routes.get(
-    '/health',
-    describe({
-      operationId: 'getHealth',
-      summary: 'Liveness',
-      description: 'Unauthenticated and touches nothing: for load balancers, uptime checks and npm run dev.',
-      tags: TAGS,
-      responses: { 200: { description: 'The service is up', data: z.object({ status: z.literal('ok') }) } },
-    }),
-    (c) => c.json(successEnvelope({ status: 'ok' })),
-  );
-
+  routes.get('/openapi.json', (c) => fromAssets(c, '/openapi.json', 'application/json'));
+  routes.get('/docs', (c) => c.html(DOCS_PAGE, 200, { 'Content-Security-Policy': DOCS_POLICY }));
+  routes.get('/docs/scalar.js', (c) => fromAssets(c, '/docs/scalar.js', 'text/javascript'));
+  // Unauthenticated and touches nothing: for load balancers, uptime checks and npm run dev.
+  routes.get('/health', (c) => c.json(successEnvelope({ status: 'ok' })));
   return routes;
 }

@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import { WEBHOOK_EVENTS, type WebhookEvent } from '../events/event-types.ts';
+import { storedCount } from '../http/integers.ts';
 
 const timestamp = z.string().check(z.meta({ format: 'date-time' }));
 
@@ -17,9 +18,9 @@ const webhookShape = {
   headers: z.array(z.object({ name: z.string(), isMasked: z.literal(true) })),
   isActive: z.boolean(),
   apiKeyId: z.string().check(z.meta({ format: 'uuid' })),
-  maxRetries: z.int(),
-  timeoutMs: z.int(),
-  consecutiveFailures: z.int(),
+  maxRetries: storedCount(),
+  timeoutMs: storedCount(),
+  consecutiveFailures: storedCount(),
   circuitOpenedAt: z.nullable(timestamp),
   createdAt: timestamp,
   updatedAt: timestamp,

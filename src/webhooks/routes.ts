@@ -11,6 +11,7 @@ import { cursorScope, openCursor, sealCursor } from '../http/cursor.ts';
 import type { AppEnv } from '../http/env.ts';
 import { successEnvelope } from '../http/envelope.ts';
 import { ApiError } from '../http/errors.ts';
+import { storedCount } from '../http/integers.ts';
 import { admit } from '../http/middleware/admit.ts';
 import { idempotencyKey } from '../http/middleware/idempotency-key.ts';
 import { jsonBody } from '../http/middleware/json-body.ts';
@@ -55,7 +56,12 @@ const TAGS = ['Webhooks'];
 const ID_PARAM = { id: 'The webhook id (a UUID)' };
 const ETAG = { ETag: 'The webhook revision, for If-Match' };
 const IF_MATCH = {
-  'If-Match': 'An ETag from an earlier response: the change is made only if the webhook is still at it (412 if not)',
+  'If-Match': {
+    description:
+      'An ETag from an earlier response, with its quotes (or a comma-separated list of them, or *): the change is ' +
+      'made only if the webhook is still at it (412 if not; 400 if the header is not ETags)',
+    example: '"1"',
+  },
 };
 
 /** A write's response, sent as first serialised, so a replay is byte for byte the original. */
@@ -116,7 +122,7 @@ webhooks.post(
 
 const webhookList = z.object({
   data: z.array(webhookResource),
-  total: z.int(),
+  total: storedCount(),
   nextCursor: z.nullable(z.string()),
 });
 
@@ -145,12 +151,12 @@ webhooks.get(
     }
     const filters: ListFilters = {
       ...(query.companyId !== undefined ? { companyId: query.companyId.toLowerCase() } : {}),
-      ...(query.isActive !== undefined ? { isActive: query.isActive === 'true' } : {}),
+      ...(query.isActive !== undefined ? { isActive: query.isActive } : {}),
       ...(query.event !== undefined ? { event: query.event } : {}),
     };
     const scope = cursorScope('webhooks', reader.apiKeyId, [filters.companyId, filters.isActive, filters.event]);
     const after = query.cursor === undefined ? undefined : await openCursor(secrets, scope, query.cursor);
-    const limit = query.limit === undefined ? MAX_PAGE_SIZE : Number(query.limit);
+    const limit = query.limit ?? MAX_PAGE_SIZE;
     const page = await listWebhooks(c.get('db')(), reader, filters, limit, after);
     return c.json(
       successEnvelope({
@@ -213,7 +219,8 @@ webhooks.delete(
     params: ID_PARAM,
     headers: IF_MATCH,
     responses: { 204: { description: 'Deleted; no body' } },
-    errors: ['RESOURCE_NOT_FOUND', 'RESOURCE_ACCESS_DENIED', 'PRECONDITION_FAILED'],
+    // VALIDATION_ERROR: a malformed If-Match.
+    errors: ['VALIDATION_ERROR', 'RESOURCE_NOT_FOUND', 'RESOURCE_ACCESS_DENIED', 'PRECONDITION_FAILED'],
   }),
   admit({ scope: 'write:webhooks', rateLimit: 'write' }),
   async (c) => {

@@ -2,6 +2,7 @@
 // field name: every issue is reported with its path. Anything echoed from the input is cut short.
 import * as z from 'zod/mini';
 import { WEBHOOK_EVENTS } from '../events/event-types.ts';
+import { booleanFlag, pageSize } from '../http/query.ts';
 import { excerpt } from '../lib/excerpt.ts';
 import { NOT_FIELD_VALUE_CHARACTER, NOT_TOKEN_CHARACTER, reservedHeaderProblem } from './custom-headers.ts';
 import { checkWebhookUrl } from './url-policy.ts';
@@ -234,16 +235,9 @@ export const MAX_PAGE_SIZE = 100;
 /** GET /webhooks query parameters: each a single string, as URLs carry them. */
 export const listWebhooksQuery = z.strictObject({
   companyId: z.optional(companyId),
-  isActive: z.optional(z.enum(['true', 'false'], { error: 'Must be true or false' })),
+  isActive: z.optional(booleanFlag('Only active (true) or only inactive (false) webhooks')),
   event: z.optional(event),
-  limit: z.optional(
-    z.string(typeError('an integer')).check(
-      z.refine((value) => /^\d{1,3}$/.test(value) && Number(value) >= 1 && Number(value) <= MAX_PAGE_SIZE, {
-        error: `Must be an integer from 1 to ${MAX_PAGE_SIZE}`,
-      }),
-      z.meta({ pattern: '^[0-9]{1,3}$', description: `Page size, 1 to ${MAX_PAGE_SIZE} (default ${MAX_PAGE_SIZE})` }),
-    ),
-  ),
+  limit: z.optional(pageSize(MAX_PAGE_SIZE, MAX_PAGE_SIZE)),
   cursor: z.optional(
     z.string(typeError('a cursor from nextCursor')).check(z.maxLength(1024, 'Is not a cursor this API issued')),
   ),

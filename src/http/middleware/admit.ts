@@ -37,11 +37,16 @@ export interface Admission {
 
 type Failure = 'malformed' | 'unknown' | 'revoked' | 'expired';
 
+/** What someone holding a dead key can do about it (README "Operator CLI"). */
+const NEW_KEY =
+  'ask your InstaView account administrator for a new key (on npm run dev: npm run -s cli -- keys create ' +
+  '--account <account id> --scopes write:webhooks,read:webhooks)';
+
 const FAILURE_MESSAGE: Record<Failure, string> = {
   malformed: 'API key is malformed; keys look like sk_ followed by 43 characters',
   unknown: 'API key is not valid',
-  revoked: 'API key has been revoked',
-  expired: 'API key has expired',
+  revoked: `API key has been revoked; ${NEW_KEY}`,
+  expired: `API key has expired; ${NEW_KEY}`,
 };
 
 function reject(message: string, credentialsSent = true): never {
@@ -74,9 +79,7 @@ async function resolveApiKey(
       throw rateLimited(
         `Too many requests with unknown API keys from this address; retry in ${retryAfter} s`,
         retryAfter,
-        {
-          ...config.rateLimits.unknownKeys,
-        },
+        config.rateLimits.unknownKeys,
       );
     }
     key = await findApiKeyByTokenHash(c.get('db')(), tokenHash);
@@ -130,9 +133,11 @@ export function admit({ scope, rateLimit }: Admission): Documented<MiddlewareHan
       c.set('rateLimiter', verdict.source);
       if (!verdict.allowed) {
         const retryAfter = verdict.retryAfterSeconds;
-        throw rateLimited(`Too many ${limit.what} with this API key; retry in ${retryAfter} s`, retryAfter, {
-          ...readConfig(c.env).rateLimits[rateLimit],
-        });
+        throw rateLimited(
+          `Too many ${limit.what} with this API key; retry in ${retryAfter} s`,
+          retryAfter,
+          readConfig(c.env).rateLimits[rateLimit],
+        );
       }
       await next();
     });

@@ -70,8 +70,8 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
 /**
  * Content-Type, size, encoding, then syntax: refuses with 415, 413 or INVALID_JSON before validation
- * runs, and leaves the parsed object in `c.get('body')`. With `optional`, a request with no body (with
- * or without a Content-Type) stands for `{}`.
+ * runs, and leaves the parsed object in `c.get('body')`. With `optional`, a request with no body (without
+ * a Content-Type, or an empty one with `application/json`) stands for `{}`.
  */
 export const jsonBody = (maxBytes: number, { optional = false } = {}) =>
   documented(
@@ -97,6 +97,12 @@ export const jsonBody = (maxBytes: number, { optional = false } = {}) =>
         if (!(error instanceof BodyAborted)) throw error;
         c.set('clientAbort', true);
         throw new ApiError('INVALID_JSON', 'Request body ended before it was complete');
+      }
+      // An empty JSON body is no body: clients (and the /docs page) send `Content-Type: application/json`
+      // on every request, with or without one.
+      if (optional && bytes.byteLength === 0) {
+        c.set('body', {});
+        return next();
       }
       let text: string;
       try {
