@@ -27,7 +27,20 @@ const DOCS_PAGE = `<!doctype html>
     <meta charset="utf-8" />
     <meta name="viewport" content="width=device-width, initial-scale=1" />
     <title>InstaView webhooks API reference</title>
-    <style>:root { --scalar-font: system-ui, sans-serif; --scalar-font-code: ui-monospace, monospace; }</style>
+    <style>
+      :root { --scalar-font: system-ui, sans-serif; --scalar-font-code: ui-monospace, monospace; }
+      /* Scalar's light theme, darkened to WCAG AA contrast (4.5:1 on its backgrounds): axe-core found its
+         muted text and method colours at 1.6-3.9:1 (test/integrator/docs-browser.ts). */
+      .light-mode {
+        --scalar-color-3: #6b6b6b !important;
+        --scalar-color-green: #00784c !important;
+        --scalar-color-red: #c8000a !important;
+        --scalar-color-yellow: #7d5c00 !important;
+        --scalar-color-blue: #0064a6 !important;
+        --scalar-color-orange: #b03c00 !important;
+        --scalar-color-query: #00676b !important;
+      }
+    </style>
   </head>
   <body>
     <div id="app"></div>
