@@ -7,6 +7,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { migrateDatabase } from './db/migrate.ts';
 import { ensureDevCredentials } from './local/dev-credentials.ts';
@@ -17,19 +18,22 @@ import {
   recordDevServer,
   serveEmbeddedDatabase,
 } from './local/dev-database.ts';
+import { routeDevLog } from './local/dev-log.ts';
 import { ensureDevSecrets } from './local/dev-secrets.ts';
 import { startNeonHttpEndpoint } from './local/neon-http-endpoint.ts';
 import { UserError } from './local/user-error.ts';
 import { waitUntilServing, wranglerBin } from './local/wrangler.ts';
 
 const HOST = '127.0.0.1';
-const USAGE = 'Usage: npm run dev [-- --port N]   (or PORT=N npm run dev)';
+const USAGE = 'Usage: npm run dev [-- --port N] [-- --logs]   (or PORT=N npm run dev)';
+/** wrangler's and the Worker's output, without colours; on the terminal too with --logs. */
+const LOG_FILE = join(dataDir, 'dev.log');
 
-function chosenPort(): number {
-  let values: { port?: string; help?: boolean };
+function chosenOptions(): { port: number; logs: boolean } {
+  let values: { port?: string; help?: boolean; logs?: boolean };
   try {
     ({ values } = parseArgs({
-      options: { port: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: { port: { type: 'string' }, help: { type: 'boolean', short: 'h' }, logs: { type: 'boolean' } },
       strict: true,
     }));
   } catch (error) {
@@ -43,7 +47,7 @@ function chosenPort(): number {
   const port = Number(text);
   if (!/^\d+$/.test(text) || port < 1 || port > 65535)
     throw new UserError(`port must be 1–65535, not ${JSON.stringify(text)}`);
-  return port;
+  return { port, logs: values.logs ?? false };
 }
 
 function ensurePortFree(port: number): Promise<void> {
@@ -95,7 +99,7 @@ const DEV_DELIVERY_VARS = [
 ];
 
 async function main(): Promise<void> {
-  const port = chosenPort();
+  const { port, logs } = chosenOptions();
   assertNoDevServer();
   await ensurePortFree(port);
   mkdirSync(dataDir, { recursive: true });
@@ -132,9 +136,17 @@ async function main(): Promise<void> {
     // DATABASE_URL names the local endpoint, which src/db/client.ts reaches over plain http.
     {
       cwd: projectRoot,
-      stdio: 'inherit',
+      // Into .data/dev.log (dev-log.ts): the terminal shows the banner, not wrangler's start-up output.
+      stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
       env: { ...process.env, DATABASE_URL: endpoint.databaseUrl },
+    },
+  );
+  const devLog = routeDevLog(
+    LOG_FILE,
+    [wrangler.stdout, wrangler.stderr].filter((stream) => stream !== null),
+    {
+      echo: logs,
     },
   );
   wrangler.on('exit', (code) => void stop(code ?? 0));
@@ -144,7 +156,12 @@ async function main(): Promise<void> {
   });
 
   const base = `http://${HOST}:${port}`;
-  await waitUntilServing(`${base}/health`, wrangler);
+  try {
+    await waitUntilServing(`${base}/health`, wrangler);
+  } catch (error) {
+    if (!logs) console.error(`[dev] wrangler said:\n${devLog.tail(20).join('\n')}`);
+    throw error;
+  }
   const example = JSON.stringify({
     url: 'https://example.com/webhooks/instaview',
     events: ['INTERVIEW_COMPLETED', 'PING'],
@@ -160,7 +177,9 @@ Try it:
     -H 'Content-Type: application/json' \\
     -d '${example}'
 
-Operator CLI (in another terminal): npm run -s cli -- --help
+Operator CLI (in another terminal, in this folder): npm run -s cli -- --help
+Reference: ${base}/docs
+Logs: .data/dev.log (one JSON line per request; npm run dev -- --logs shows them here)
 Stop with Ctrl-C (or kill -TERM ${process.pid}).
 `);
 }
