@@ -27,7 +27,7 @@ const USAGE = `Usage: npm run cli -- <command> [options] [--json]
   keys revoke KEY_ID [--local | --remote]
   webhooks list --account ID
   events publish --account ID --type TYPE [--company ID] [--data JSON] [--id EVENT_ID] [--url URL]
-  listen [--port 4000] --secret SIGNING_SECRET [--fail | --status N]
+  listen [--port 4000] [--fail | --status N]     (the signing secret in WEBHOOK_SECRET, or --secret)
 
 Database: DATABASE_URL if set, else the embedded one of npm run dev (running or not).
 Pipe --json output with npm's banner off: npm run -s cli -- … --json | jq
@@ -37,11 +37,12 @@ database (the embedded one, or the DATABASE_URL a running npm run dev serves) th
 state; for any other database it is the deployed namespace (needs wrangler login), and when that cannot
 be done nothing is revoked. --local forces the local cache, for your own local DATABASE_URL.
 
-events publish posts to POST /events of the running npm run dev (or --url) with the operator token:
-EVENTS_PUBLISH_TOKEN if set, else the one npm run dev generated in .data/dev.env.
+events publish posts to POST /events of the running npm run dev (or --url: https, or http to this
+machine only) with the operator token: EVENTS_PUBLISH_TOKEN if set, else the one npm run dev generated
+in .data/dev.env.
 
 listen serves http://localhost:4000/ (any path): it verifies each delivery with the webhook's signingSecret
-(--secret, or WEBHOOK_SECRET to keep it out of your shell history; comma-separated during a rotation),
+(WEBHOOK_SECRET, which keeps it out of ps and your shell history, or --secret; comma-separated during a rotation),
 prints it and answers 200, 500 with --fail (watch the retries and the circuit), or --status N (410: see
 the webhook deactivated). A delivery that does not verify gets 401.`;
 
@@ -73,10 +74,30 @@ function httpStatus(value: string | undefined): number {
   return status;
 }
 
+/** This machine, by name or address: the only hosts the operator token may travel to in clear text. */
+const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
+
+/** --url gets the operator token: only over https, or to this machine. */
+function checkPublishUrl(url: string): void {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new UsageError(
+      `--url must be an absolute URL such as https://webhooks.example.com, got ${JSON.stringify(url)}`,
+    );
+  }
+  if (parsed.protocol === 'https:' || (parsed.protocol === 'http:' && LOOPBACK.test(parsed.hostname))) return;
+  throw new UsageError(
+    `--url must be https (or http to localhost, 127.0.0.1 or [::1]): the operator token would travel in clear text to ${parsed.host || url}`,
+  );
+}
+
 /** POST /events to the running API: what InstaView's own systems do when something happens. */
 async function publishEvent(values: Record<string, string | boolean | undefined>): Promise<unknown> {
   const apiUrl = (values.url as string | undefined) ?? devServerApiUrl();
   if (!apiUrl) throw new UserError('npm run dev is not running: start it, or pass --url');
+  if (values.url !== undefined) checkPublishUrl(values.url as string);
   const token = process.env.EVENTS_PUBLISH_TOKEN?.split(',')[0]?.trim() || devSecret('EVENTS_PUBLISH_TOKEN');
   if (!token) {
     throw new UserError('no publish token: set EVENTS_PUBLISH_TOKEN, or run npm run dev once to generate one');

@@ -16,6 +16,19 @@ export interface ListenOptions {
 
 const time = () => new Date().toISOString().slice(11, 19);
 
+/** What the service makes of a failing answer (src/deliveries/send.ts, deliver.ts). */
+function consequence(status: number): string {
+  if (status === 410) return 'the service stops, deactivates the webhook and cancels what is pending';
+  if (status >= 300 && status < 400) return 'a failed attempt (redirects are not followed), which the service retries';
+  return 'a failed attempt, which the service retries (and counts toward the circuit breaker)';
+}
+
+/** One line per delivery: what arrived, that it verified, what was answered and, when failing, what that means. */
+function answerLine(status: number, event: string, id: string): string {
+  if (status < 300) return `✓ ${event} webhook-id ${id}: signature verified, answered ${status}`;
+  return `✗ ${event} webhook-id ${id}: signature verified, answered ${status} as told: ${consequence(status)}`;
+}
+
 export async function listen({ port, secrets, status }: ListenOptions): Promise<void> {
   const servers: Server[] = [];
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -38,7 +51,7 @@ export async function listen({ port, secrets, status }: ListenOptions): Promise<
     try {
       event = (JSON.parse(body) as { event?: string }).event ?? '(no event)';
     } catch {}
-    console.log(`[${time()}] ✓ verified ${event} webhook-id ${id} → ${status}\n  ${body}`);
+    console.log(`[${time()}] ${answerLine(status, event, id)}\n  ${body}`);
     response.writeHead(status, { 'content-type': 'text/plain' }).end(status < 300 ? 'ok' : 'failing on purpose');
   }
   // On 127.0.0.1 and on ::1, so that a webhook to http://localhost:PORT arrives whichever one localhost
