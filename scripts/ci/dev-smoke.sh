@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The README's first command, end to end, as a new user meets it: `npm run dev` on a fresh clone serves
-# the API, the printed curl example answers 201, the operator CLI's documented forms work (and pipe),
-# a revoked key is refused at once, a client that hangs up mid-body is logged as a client abort, a
-# second `npm run dev` says why in one line, and a SIGTERM to npm stops every process dev started.
+# the API and shows its banner (wrangler's output goes to .data/dev.log, each request once, no colours),
+# the printed curl example answers 201, the operator CLI's documented forms work (and pipe), a revoked
+# key is refused at once and says how to get a new one, a client that hangs up mid-body is logged as a
+# client abort, the README's walkthrough and "Receiving events" run as written, /docs works in a real
+# browser, the generated client runs every operation, a second `npm run dev` says why in one line, and a
+# SIGTERM to npm stops every process dev started.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -27,7 +30,14 @@ for _ in $(seq 1 600); do
   sleep 0.2
 done
 grep -q 'Try it:' "$log" || { cat "$log"; fail 'npm run dev never became ready'; }
-! grep -q 'GET / 404' "$log" || { cat "$log"; fail 'the readiness probe shows as a 404'; }
+dev_log=.data/dev.log
+# The terminal shows the banner: none of wrangler's start-up output, no colours, no request lines.
+grep -q '^Created the dev account [0-9a-f-]* (company [0-9a-f-]*)$\|^Using the dev account' "$log" || { cat "$log"; fail 'the banner names no dev account'; }
+grep -q '^Stop with Ctrl-C' "$log" && grep -q '^Logs: .data/dev.log' "$log" || { cat "$log"; fail 'the banner lacks its stop or logs line'; }
+! grep -qE 'wrangler|Scheduled Workers|bindings|\[wrangler:info\]' "$log" || { cat "$log"; fail "wrangler's output reached the terminal"; }
+! grep -q $'\e\[' "$log" "$dev_log" || fail 'ANSI colours in the output or in .data/dev.log'
+[ "$(wc -l <"$log")" -le 25 ] || { cat "$log"; fail "npm run dev printed $(wc -l <"$log") lines before and with its banner"; }
+! grep -q '"path":"/","status":404' "$dev_log" || { cat "$dev_log"; fail 'the readiness probe shows as a 404'; }
 
 # Run the curl example exactly as printed.
 example=$(sed -n '/^  curl /,/^    -d /p' "$log" | sed 's/\\$//' | tr '\n' ' ')
@@ -57,9 +67,19 @@ if out=$(npm run -s cli -- companies create --account "$account" --name X --subd
   fail 'an invalid --subdomain was accepted'
 fi
 npm run -s cli -- keys revoke "$key_id" --json >/dev/null
-status=$(post "$token")
-[ "$status" = 401 ] || fail "a revoked (and cached) key answered $status, not 401"
-echo 'dev-smoke: CLI key create -> 201, revoke -> 401; a token given to keys revoke is refused'
+revoked=$(curl -sS -X POST http://127.0.0.1:8787/webhooks -H "Authorization: Bearer $token" \
+  -H 'Content-Type: application/json' -d '{"url":"https://example.com/hooks","events":["PING"]}' -w ' %{http_code}')
+[ "${revoked##* }" = 401 ] || fail "a revoked (and cached) key answered $revoked, not 401"
+echo "$revoked" | grep -q 'for a new key' || fail "a revoked key's 401 does not say how to get a new one: $revoked"
+echo 'dev-smoke: CLI key create -> 201, revoke -> 401 saying how to get a new key; a token given to keys revoke is refused'
+if out=$(npm run -s cli -- events publish --account "$account" --type PING --url http://example.com 2>&1); then
+  fail 'events publish sent the operator token over plain http to another host'
+fi
+echo "$out" | grep -q 'must be https' || fail "events publish --url http://example.com said: $out"
+echo 'dev-smoke: events publish --url refuses plain http to another host'
+notfound=$(curl -sS http://127.0.0.1:8787/webhook)
+echo "$notfound" | grep -q '"didYouMean":"/webhooks"' || fail "GET /webhook did not name /webhooks: $notfound"
+
 
 # keys revoke against a database that is not the dev one must evict the deployed cache; with no
 # Cloudflare account here that cannot happen, so it must refuse and revoke nothing.
@@ -87,9 +107,13 @@ node -e "
     s.write('POST /webhooks HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer $dev_token\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"url\":');
     setTimeout(() => s.destroy(), 300);
   });"
-for _ in $(seq 1 25); do grep -q '"clientAbort":true' "$log" && break; sleep 0.2; done
-grep -q '"clientAbort":true' "$log" || { tail -20 "$log"; fail 'a client abort was not logged as one'; }
-! grep -q '"status":500' "$log" || { tail -20 "$log"; fail 'something answered 500'; }
+for _ in $(seq 1 25); do grep -q '"clientAbort":true' "$dev_log" && break; sleep 0.2; done
+grep -q '"clientAbort":true' "$dev_log" || { tail -20 "$dev_log"; fail 'a client abort was not logged as one'; }
+! grep -q '"status":500' "$dev_log" || { tail -20 "$dev_log"; fail 'something answered 500'; }
+# Each request is logged once: the Worker's JSON line, not also wrangler's.
+! grep -q '^\[wrangler:info\] [A-Z]* /' "$dev_log" || fail "wrangler's request lines are in .data/dev.log beside the Worker's"
+[ "$(grep -c '"path":"/health"' "$dev_log")" -ge 1 ] || fail 'no request lines in .data/dev.log'
+[ "$(grep -c 'Your Worker has access to the following bindings' "$dev_log")" = 1 ] || fail 'the bindings table is in .data/dev.log more than once'
 echo 'dev-smoke: a client hanging up mid-body is logged as a client abort'
 
 # The README walkthrough's lifecycle, as written there: create, get (ETag), list, patch with If-Match,
@@ -121,13 +145,20 @@ echo 'dev-smoke: README walkthrough: create, get with ETag, list, PATCH with If-
 # schedule, redeliver and recover; then the README's by-hand verify() on a captured delivery.
 ACCOUNT=$(sed -n 's/^Using the dev account \([0-9a-f-]*\).*$/\1/p; s/^Created the dev account \([0-9a-f-]*\).*$/\1/p' "$log")
 [ -n "$ACCOUNT" ] || fail 'the banner names no dev account'
+# Every block of "Receiving events" this script runs must be in the README as it runs here.
+for line in 'WEBHOOK_SECRET=$(cat .data/listen-secret) npm run -s cli -- listen --port 4000' \
+  'WEBHOOK_SECRET=$(cat .data/listen-secret) npm run -s cli -- listen --port 4000 --fail' \
+  'for n in 1 2 3; do' \
+  'curl -sS -X POST $API/webhooks/$HOOK/deliveries/$FAILED/redeliver -H "Authorization: Bearer $KEY"'; do
+  grep -qxF "$line" README.md || fail "README's Receiving events lacks: $line"
+done
 created=$(curl -sS -X POST $API/webhooks -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
   -d '{"url":"http://localhost:4000/instaview","events":["INTERVIEW_COMPLETED","PING"]}')
 HOOK=$(echo "$created" | node -pe 'JSON.parse(require("fs").readFileSync(0)).data.id')
 echo "$created" | node -pe 'JSON.parse(require("fs").readFileSync(0)).data.signingSecret' > .data/listen-secret
 listen_log=$(mktemp)
 listener() {
-  npm run -s cli -- listen --port 4000 --secret "$(cat .data/listen-secret)" "$@" >"$listen_log" 2>&1 &
+  WEBHOOK_SECRET=$(cat .data/listen-secret) npm run -s cli -- listen --port 4000 "$@" >"$listen_log" 2>&1 &
   listen_pid=$!
   for _ in $(seq 1 100); do grep -q '^Listening' "$listen_log" && return; sleep 0.1; done
   cat "$listen_log"; fail 'the listener did not start'
@@ -140,33 +171,50 @@ wait_for() { # pattern, count, seconds
 trap 'stop_listener; cleanup' EXIT
 listener
 [ "$(curl -sS -X POST $API/webhooks/$HOOK/test -H "Authorization: Bearer $KEY" | data success)" = true ] || fail 'the test ping failed'
-wait_for '✓ verified PING' 1 5
+wait_for '✓ PING webhook-id .*: signature verified, answered 200' 1 5
 npm run -s cli -- events publish --account $ACCOUNT --type INTERVIEW_COMPLETED --data '{"interviewId":"i-1","score":0.82}' >/dev/null
-wait_for '✓ verified INTERVIEW_COMPLETED' 1 10
-DELIVERY=$(curl -sS "$API/webhooks/$HOOK/deliveries?limit=1" -H "Authorization: Bearer $KEY" \
+wait_for '✓ INTERVIEW_COMPLETED webhook-id' 1 10
+LATEST=$(curl -sS "$API/webhooks/$HOOK/deliveries?limit=1" -H "Authorization: Bearer $KEY" \
   | node -pe 'JSON.parse(require("fs").readFileSync(0)).data.data[0].id')
-[ "$(curl -sS $API/webhooks/$HOOK/deliveries/$DELIVERY -H "Authorization: Bearer $KEY" | data status)" = succeeded ] || fail 'the delivery is not succeeded in the log'
+[ "$(curl -sS $API/webhooks/$HOOK/deliveries/$LATEST -H "Authorization: Bearer $KEY" | data status)" = succeeded ] || fail 'the delivery is not succeeded in the log'
 echo 'dev-smoke: README receiving events: listener on localhost, test ping and a published event arrive verified'
 stop_listener
 listener --fail
-npm run -s cli -- events publish --account $ACCOUNT --type INTERVIEW_COMPLETED >/dev/null
-# At once, then after 2, 10 and 30 s: four attempts of one delivery, then failed.
-wait_for '✓ verified INTERVIEW_COMPLETED.* → 500' 4 60
-[ "$(grep '→ 500' "$listen_log" | awk '{print $6}' | sort -u | wc -l)" = 1 ] || fail 'the retries changed webhook-id'
+for n in 1 2 3; do
+  npm run -s cli -- events publish --account $ACCOUNT --type INTERVIEW_COMPLETED --data "{\"interviewId\":\"i-$n\"}" >/dev/null
+done
+# Four attempts each (at once, then after 2, 10 and 30 s); the tenth failure in a row opens the circuit,
+# so the last attempts may be skipped rather than sent.
+wait_for '✗ INTERVIEW_COMPLETED webhook-id .*: signature verified, answered 500 as told: a failed attempt' 10 60
+[ "$(grep '✗ INTERVIEW_COMPLETED' "$listen_log" | awk '{print $5}' | sort -u | wc -l)" = 3 ] || fail 'three events did not come as three webhook-ids'
+for id in $(grep '✗ INTERVIEW_COMPLETED' "$listen_log" | awk '{print $5}' | tr -d ':' | sort -u); do
+  [ "$(grep -c "webhook-id $id" "$listen_log")" -le 4 ] || fail "webhook-id $id was sent more than four times"
+done
 sleep 1
+webhook=$(curl -sS $API/webhooks/$HOOK -H "Authorization: Bearer $KEY")
+[ "$(echo "$webhook" | data consecutiveFailures)" -ge 10 ] && [ "$(echo "$webhook" | data circuitOpenedAt)" != null ] || fail "the circuit did not open: $webhook"
+sent_before=$(grep -c 'webhook-id' "$listen_log")
+npm run -s cli -- events publish --account $ACCOUNT --type INTERVIEW_COMPLETED >/dev/null
+skipped() { curl -sS "$API/webhooks/$HOOK/deliveries?status=skipped" -H "Authorization: Bearer $KEY" | data data.length; }
+for _ in $(seq 1 25); do [ "$(skipped)" -ge 1 ] && break; sleep 0.2; done
+[ "$(skipped)" -ge 1 ] || fail 'a delivery while the circuit is open was not skipped'
+[ "$(grep -c 'webhook-id' "$listen_log")" = "$sent_before" ] || fail 'a delivery was sent while the circuit was open'
 failed=$(curl -sS "$API/webhooks/$HOOK/deliveries?status=failed" -H "Authorization: Bearer $KEY")
-[ "$(echo "$failed" | data data.0.attempts)" = 4 ] || fail "the failed delivery's log: $failed"
-[ "$(curl -sS $API/webhooks/$HOOK -H "Authorization: Bearer $KEY" | data consecutiveFailures)" = 4 ] || fail 'consecutiveFailures is not 4'
+[ "$(echo "$failed" | data data.0.attempts)" = 4 ] && [ "$(echo "$failed" | data data.0.lastHttpStatus)" = 500 ] || fail "the failed delivery's log: $failed"
+FAILED=$(curl -sS "$API/webhooks/$HOOK/deliveries?status=failed&limit=1" -H "Authorization: Bearer $KEY" \
+  | node -pe 'JSON.parse(require("fs").readFileSync(0)).data.data[0].id')
 stop_listener
 listener
 curl -sS -X POST $API/webhooks/$HOOK/reset-circuit -H "Authorization: Bearer $KEY" >/dev/null
-[ "$(curl -sS -o /dev/null -w '%{http_code}' -X POST $API/webhooks/$HOOK/deliveries/$DELIVERY/redeliver -H "Authorization: Bearer $KEY")" = 202 ] || fail 'redeliver'
+[ "$(curl -sS -o /dev/null -w '%{http_code}' -X POST $API/webhooks/$HOOK/deliveries/$FAILED/redeliver -H "Authorization: Bearer $KEY")" = 202 ] || fail 'redeliver'
 recovered=$(curl -sS -X POST $API/webhooks/$HOOK/recover -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
   -d "{\"since\":\"$(node -pe 'new Date(Date.now() - 3600e3).toISOString()')\"}")
-[ "$(echo "$recovered" | data count)" = 1 ] || fail "recover answered $recovered"
-wait_for '✓ verified INTERVIEW_COMPLETED.* → 200' 2 10
+count=$(echo "$recovered" | data count)
+[ "$count" -ge 2 ] || fail "recover answered $recovered"
+wait_for '✓ INTERVIEW_COMPLETED webhook-id' $((count + 1)) 15
+grep -q "✓ INTERVIEW_COMPLETED webhook-id $FAILED:" "$listen_log" || fail 'the redelivered delivery did not arrive with its webhook-id'
 stop_listener
-echo 'dev-smoke: README receiving events: --fail retried at 0, 2, 10, 30 s with one webhook-id, then failed; redeliver and recover sent again'
+echo "dev-smoke: README receiving events: --fail retried at 0, 2, 10, 30 s with one webhook-id each; the circuit opened at 10 failures and skipped; redeliver and recover ($count) sent again"
 
 # The README's by-hand verify(), run as printed on a delivery captured here: true, and false once tampered.
 verify_js=$(awk '/^By hand, in a few lines/{on=1} on&&/^```js$/{grab=1;next} grab&&/^```$/{exit} grab' README.md)
@@ -219,9 +267,18 @@ if command -v chromium >/dev/null; then
   shot=${TMPDIR:-/tmp}/webhooks-docs.png
   browse --window-size=1280,900 --screenshot="$shot" $API/docs >/dev/null
   echo "dev-smoke: /docs renders every route in headless Chromium, offline (screenshot: $shot, $(wc -c <"$shot") bytes)"
+  # A person's use of the page: the key entered once, the create example and a list sent from it.
+  browser_shot=${TMPDIR:-/tmp}/webhooks-docs-browser.png
+  API=$API KEY=$KEY SCREENSHOT=$browser_shot npm run -s test:docs || fail '/docs in the browser (above)'
+  echo "dev-smoke: /docs used in Chromium: create example 201, list 200 (screenshot: $browser_shot)"
 else
   echo 'dev-smoke: chromium not installed; /docs not checked in a browser'
 fi
+
+# The client generated from the document (npm run check made it) runs every operation.
+publish_token=$(sed -n 's/^EVENTS_PUBLISH_TOKEN=//p' .data/dev.env | tr -d '"')
+node scripts/with-node.mjs node test/integrator/client.ts "$API" "$KEY" "$publish_token" "$ACCOUNT" | tail -3
+echo 'dev-smoke: the generated client ran every operation against npm run dev'
 
 # A second npm run dev says why in one line, without a stack trace.
 if second=$(npm run -s dev 2>&1); then fail 'a second npm run dev started'; fi

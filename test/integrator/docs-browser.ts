@@ -85,6 +85,8 @@ try {
   const listed = await sendFromPage(page, 'List webhooks', 'get', '/webhooks');
   if (listed !== 200) fail(`the list sent from /docs answered ${listed}, not 200`);
   console.log('docs-browser: a list sent from /docs -> 200');
+  // The status fades in: let it settle so the picture shows it.
+  await page.waitForTimeout(500);
   await page.screenshot({ path: screenshot });
   console.log(`docs-browser: screenshot: ${screenshot}`);
 
