@@ -22,7 +22,6 @@ export interface ResponseDoc {
 /** A request header an operation reads. */
 export interface HeaderDoc {
   description: string;
-  example: string;
 }
 
 export interface OperationDoc {

@@ -228,8 +228,8 @@ function operationObject(
       in: 'header',
       required: false,
       description: header.description,
+      // No example: the reference page would fill it in and send it with every try.
       schema: { type: 'string' },
-      example: header.example,
     });
   }
   if (idempotent) {
@@ -239,8 +239,8 @@ function operationObject(
       required: false,
       description:
         'Makes the request safe to retry for 24 hours: the same key with the same body replays the first response',
+      // An example here would be sent by every try from the reference page, replaying the first answer.
       schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x20-\\x7e]+$' },
-      example: 'create-ats-sync-2026-11-27',
     });
   }
 

@@ -58,9 +58,8 @@ const ETAG = { ETag: 'The webhook revision, for If-Match' };
 const IF_MATCH = {
   'If-Match': {
     description:
-      'An ETag from an earlier response, with its quotes (or a comma-separated list of them, or *): the change is ' +
-      'made only if the webhook is still at it (412 if not; 400 if the header is not ETags)',
-    example: '"1"',
+      'An ETag from an earlier response, with its quotes, such as "3" (or a comma-separated list of them, or *): ' +
+      'the change is made only if the webhook is still at it (412 if not; 400 if the header is not ETags)',
   },
 };
 

@@ -33,6 +33,8 @@ async function sendFromPage(page: Page, summary: string, method: string, path: s
   ]);
   const authorization = await response.request().headerValue('Authorization');
   if (authorization !== `Bearer ${key}`) fail(`${method} ${path} was sent without the key entered on the page`);
+  // A fresh answer, not one replayed for an Idempotency-Key the page filled in.
+  if (await response.headerValue('Idempotent-Replayed')) fail(`${method} ${path} was answered as a replay`);
   // The page shows the status too, as the person sees it.
   await page
     .getByText(new RegExp(`^${response.status()} `))
