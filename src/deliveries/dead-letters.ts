@@ -4,7 +4,7 @@
 import { createDatabase } from '../db/client.ts';
 import { logError } from '../lib/log.ts';
 import { isDeliveryMessage } from './messages.ts';
-import { markAbandoned } from './store.ts';
+import { markAbandoned } from './store/attempts.ts';
 
 export async function consumeDeadEvents(batch: MessageBatch<unknown>): Promise<void> {
   for (const message of batch.messages) {

@@ -12,7 +12,7 @@ import { backoffSeconds, isDeliveryMessage, queueDelay } from './messages.ts';
 import { deliveryBody } from './payload.ts';
 import { retryDelaySeconds } from './retry-schedule.ts';
 import { type AttemptOutcome, type FailureKind, sendDelivery } from './send.ts';
-import { type CircuitSettings, type ClaimedAttempt, claimDelivery, recordAttempt } from './store.ts';
+import { type CircuitSettings, type ClaimedAttempt, claimDelivery, recordAttempt } from './store/attempts.ts';
 
 const PERMANENT_FAILURES: ReadonlySet<FailureKind> = new Set(['gone', 'target', 'header']);
 

@@ -9,7 +9,7 @@ import { type EventMessage, toEventMessage } from '../events/message.ts';
 import { publishedEventSchema } from '../events/schema.ts';
 import { describeError, logError, logInfo } from '../lib/log.ts';
 import { backoffSeconds, type DeliveryMessage, MAX_BATCH } from './messages.ts';
-import { fanOut, markEnqueued } from './store.ts';
+import { fanOut, markEnqueued } from './store/events.ts';
 
 async function fanOutEvent(db: Database, deliveriesQueue: Queue<DeliveryMessage>, event: EventMessage) {
   const pending = await fanOut(db, { ...event, data: JSON.stringify(event.data) });

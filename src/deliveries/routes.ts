@@ -30,18 +30,18 @@ import { signingSecrets } from './deliver.ts';
 import { type DeliveryMessage, MAX_BATCH } from './messages.ts';
 import { deliveryBody, deliveryPayload } from './payload.ts';
 import { sendDelivery } from './send.ts';
+import { markNotEnqueued } from './store/events.ts';
 import {
   type DeliveryDetail,
   type DeliveryRow,
-  type DeliveryStatus,
   findDelivery,
   findTestTarget,
   type LogTarget,
   listDeliveries,
-  markNotEnqueued,
   recordTestDelivery,
   restartDeliveries,
-} from './store.ts';
+} from './store/log.ts';
+import type { DeliveryStatus } from './store/shared.ts';
 
 const TAGS = ['Deliveries'];
 const ID_PARAM = { id: 'The webhook id (a UUID)' };

@@ -1,7 +1,7 @@
 import type { Database } from '../db/client.ts';
 import { createDatabase } from '../db/client.ts';
 import { type DeliveryMessage, MAX_BATCH } from '../deliveries/messages.ts';
-import { markNotEnqueued, purgeOldEvents, takeStrandedDeliveries } from '../deliveries/store.ts';
+import { markNotEnqueued, purgeOldEvents, takeStrandedDeliveries } from '../deliveries/store/events.ts';
 import { purgeExpiredIdempotencyRecords } from '../idempotency/store.ts';
 import { describeError, logError, logInfo } from '../lib/log.ts';
 

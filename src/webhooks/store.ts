@@ -4,7 +4,7 @@ import type { Database } from '../db/client.ts';
 import { fromJson } from '../db/json.ts';
 import { retryingConflicts } from '../db/retry.ts';
 import { accounts, companies, webhooks } from '../db/schema.ts';
-import { cancelPendingCte } from '../deliveries/store.ts';
+import { cancelPendingCte } from '../deliveries/store/attempts.ts';
 import type { WebhookRow } from './representation.ts';
 
 export interface NewWebhook extends WebhookRow {

@@ -3,7 +3,7 @@ import { env } from 'cloudflare:workers';
 import { sql } from 'drizzle-orm';
 import { expect, inject, vi } from 'vitest';
 import type { ReceivedDelivery, ScriptedResponse } from '../../scripts/local/webhook-receiver.ts';
-import { fanOut } from '../../src/deliveries/store.ts';
+import { fanOut } from '../../src/deliveries/store/events.ts';
 import worker from '../../src/index.ts';
 import { API_ORIGIN, randomClientAddress, readSuccess, throughWorker, validBody, webhookRequest } from './api.ts';
 import { withDatabase } from './database.ts';
