@@ -101,6 +101,7 @@ const DEV_DELIVERY_VARS = [
   'DELIVERY_ALLOW_PRIVATE_TARGETS:true',
   'DELIVERY_RETRY_SCHEDULE:2,10,30',
   'CIRCUIT_COOL_DOWN_SECONDS:60',
+  'STRANDED_AFTER_SECONDS:10',
 ];
 
 async function main(): Promise<void> {
@@ -140,7 +141,8 @@ async function main(): Promise<void> {
       '--env-file',
       '.data/dev.env',
       // Deliveries on a laptop: receivers on localhost, retries within a minute, a circuit that cools
-      // down in one (production: no private targets, retries over a day, an hour's cool-down).
+      // down in one, what a crash stranded taken 10 s past due (production: no private targets,
+      // retries over a day, an hour's cool-down, 60 s).
       ...DEV_DELIVERY_VARS.flatMap((binding) => ['--var', binding]),
     ],
     // In npm's process group, not one of its own: a SIGKILL to the group (a crash, a closed terminal)
