@@ -203,6 +203,7 @@ deliveries.post(
       headers: await openHeaders(secrets, webhook.headers),
       timeoutMs: webhook.timeoutMs,
       allowPrivateTargets: readConfig(c.env).delivery.allowPrivateTargets,
+      serviceHostnames: readConfig(c.env).delivery.serviceHostnames,
     });
     const accountId = c.get('apiKey').accountId;
     try {

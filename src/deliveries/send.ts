@@ -1,7 +1,7 @@
 // One attempt: the request a receiver gets, and what came of it. Never throws: every way an attempt can
 // go wrong ends as a failed outcome with a message that says why, for the log and the test endpoint.
 import type { CustomHeader } from '../webhooks/schema.ts';
-import { checkWebhookUrl } from '../webhooks/url-policy.ts';
+import { checkWebhookUrl, selfTargetProblem } from '../webhooks/url-policy.ts';
 import { parseRetryAfter } from './retry-schedule.ts';
 import { signatureHeader } from './signature.ts';
 
@@ -19,6 +19,8 @@ export interface DeliveryRequest {
   timeoutMs: number;
   /** Dev and tests only (DELIVERY_ALLOW_PRIVATE_TARGETS): loopback receivers. */
   allowPrivateTargets: boolean;
+  /** This service's own hostnames (config SERVICE_HOSTNAMES): a delivery to itself would loop. */
+  serviceHostnames: readonly string[];
 }
 
 export type FailureKind = 'status' | 'redirect' | 'gone' | 'timeout' | 'network' | 'target' | 'header';
@@ -36,11 +38,16 @@ export interface AttemptOutcome {
 }
 
 /** Why the webhook's URL may not be sent to now, or undefined when it may. */
-export function targetProblem(url: string, allowPrivateTargets: boolean): string | undefined {
+export function targetProblem(
+  url: string,
+  allowPrivateTargets: boolean,
+  serviceHostnames: readonly string[],
+): string | undefined {
   const check = checkWebhookUrl(url);
   if (!check.ok) return `target not allowed: ${check.problem}`;
   if (check.loopback && !allowPrivateTargets) return 'target not allowed: loopback addresses are never sent to';
-  return undefined;
+  const self = selfTargetProblem(check.url, serviceHostnames);
+  return self === undefined ? undefined : `target not allowed: ${self}`;
 }
 
 /** At most EXCERPT_BYTES of the body, then the rest is left unread. */
@@ -92,7 +99,7 @@ function failed(
 
 export async function sendDelivery(request: DeliveryRequest): Promise<AttemptOutcome> {
   const started = Date.now();
-  const refused = targetProblem(request.url, request.allowPrivateTargets);
+  const refused = targetProblem(request.url, request.allowPrivateTargets, request.serviceHostnames);
   if (refused) return failed('target', refused, started);
 
   const headers = new Headers();

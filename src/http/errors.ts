@@ -112,6 +112,13 @@ export const ERRORS = {
       periodSeconds: z.int().check(z.minimum(1), z.maximum(86_400)),
     }),
   },
+  DELIVERY_LOOP_REFUSED: {
+    status: 400,
+    description:
+      'The request carries webhook-id and webhook-signature: one of this service’s own deliveries, come back to ' +
+      'its API (a webhook pointed at the service, directly or through a proxy); nothing was read or changed',
+    details: nothing,
+  },
   INTERNAL_ERROR: {
     status: 500,
     description: 'Anything else; quote X-Request-Id',

@@ -223,6 +223,12 @@ export const ERROR_EXAMPLES: { [C in ErrorCode]: { message: string; details: Err
     message: 'The webhook is not subscribed to PING; add it to events to test it',
     details: { events: ['INTERVIEW_COMPLETED'] },
   },
+  DELIVERY_LOOP_REFUSED: {
+    message:
+      'This request carries webhook-id and webhook-signature: it is a webhook delivery from this service, which is ' +
+      'never acted on; point the webhook at your own endpoint',
+    details: {},
+  },
   RATE_LIMITED: {
     message: 'Too many webhook creations with this API key; retry in 60 s',
     details: { retryAfter: 60, limit: 60, periodSeconds: 60 },

@@ -32,6 +32,7 @@ import {
   rotateSecretSchema,
   updateWebhookSchema,
 } from './schema.ts';
+import { refuseSelfTarget } from './self-target.ts';
 import {
   deleteWebhook,
   findWebhook,
@@ -104,8 +105,9 @@ webhooks.post(
   jsonBody(MAX_BODY_BYTES),
   validateBody(createWebhookSchema),
   idempotencyKey(),
-  async (c) =>
-    idempotentResponse(
+  async (c) => {
+    refuseSelfTarget(c, c.req.valid('json').url);
+    return idempotentResponse(
       c,
       await createWebhook({
         db: c.get('db')(),
@@ -116,7 +118,8 @@ webhooks.post(
         requestId: c.get('requestId'),
         idempotency: c.get('idempotency'),
       }),
-    ),
+    );
+  },
 );
 
 const webhookList = z.object({
@@ -202,6 +205,7 @@ webhooks.patch(
   validateBody(updateWebhookSchema),
   async (c) => {
     const id = webhookIdFrom(c.req.param('id'));
+    refuseSelfTarget(c, c.req.valid('json').url);
     const changes = await changesFrom(c.req.valid('json'), id, secretsOf(c));
     const target = { reader: readerOf(c), id, ifMatch: acceptedRevisions(c.req.header('If-Match')) };
     return webhookResponse(c, acted(await updateWebhook(c.get('db')(), target, changes, new Date()), id));

@@ -47,6 +47,7 @@ export function advice(error: ApiError): string {
       return error.details.didYouMean ?? 'no such route';
     case 'INVALID_JSON':
     case 'UNAUTHORIZED':
+    case 'DELIVERY_LOOP_REFUSED':
     case 'INTERNAL_ERROR':
       return error.message;
     default: {
