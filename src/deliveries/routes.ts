@@ -95,6 +95,14 @@ const listQuery = z.strictObject({
 
 const recoverBody = z.strictObject({
   since: isoDateTime('Must be an ISO 8601 date-time'),
+  limit: z.optional(
+    z
+      .int('Expected an integer')
+      .check(z.minimum(1, 'Must be at least 1'), z.maximum(MAX_RECOVER, `Must be at most ${MAX_RECOVER}`)),
+  ),
+  cursor: z.optional(
+    z.string('Expected a cursor from nextCursor').check(z.maxLength(1024, 'Is not a cursor this API issued')),
+  ),
   statuses: z.optional(
     z
       .array(z.enum(['failed', 'skipped'], { error: 'Must be failed or skipped' }))
@@ -116,6 +124,18 @@ function logTarget(c: Context<AppEnv>, webhookId: string): LogTarget {
 function located(result: { found: boolean; reachable: boolean }, webhookId: string): void {
   if (!result.found) throw refusalOf({ kind: 'not-found' }, webhookId);
   if (!result.reachable) throw refusalOf({ kind: 'forbidden' }, webhookId);
+}
+
+/** 409: recover into an open circuit would have every delivery skipped again at its claim. */
+function circuitOpen(c: Context<AppEnv>, openedAt: string): ApiError {
+  const coolDown = readConfig(c.env).delivery.circuitCoolDownSeconds;
+  const nextProbeAt = new Date(Math.max(Date.now(), Date.parse(openedAt) + coolDown * 1000)).toISOString();
+  return new ApiError(
+    'CIRCUIT_OPEN',
+    `The webhook’s circuit is open since ${openedAt}; recover would only skip its deliveries again. ` +
+      'Fix the endpoint, then POST /webhooks/{id}/reset-circuit and recover',
+    { details: { openedAt, nextProbeAt } },
+  );
 }
 
 function deliveryNotFound(id: string): ApiError {
@@ -319,14 +339,21 @@ deliveries.post(
     operationId: 'recoverDeliveries',
     summary: 'Send again every failed or skipped delivery since a time',
     description:
-      `Each as a new series of attempts, oldest first; at most ${MAX_RECOVER} per call (call again for more). ` +
-      'Test deliveries are left out; redeliver one by its id.',
+      `Each as a new series of attempts, oldest first; at most \`limit\` (default and most ${MAX_RECOVER}) per call: ` +
+      'send `nextCursor` back as `cursor` (with the same since and statuses) for the ones after them. Test ' +
+      'deliveries are left out; redeliver one by its id. Refused (409) while the circuit is open.',
     tags: TAGS,
     params: ID_PARAM,
     responses: {
-      202: { description: 'Queued', data: z.object({ count: z.int().check(z.minimum(0), z.maximum(MAX_RECOVER)) }) },
+      202: {
+        description: 'Queued',
+        data: z.object({
+          count: z.int().check(z.minimum(0), z.maximum(MAX_RECOVER)),
+          nextCursor: z.nullable(z.string()),
+        }),
+      },
     },
-    errors: ['RESOURCE_NOT_FOUND', 'RESOURCE_ACCESS_DENIED', 'SERVICE_UNAVAILABLE'],
+    errors: ['RESOURCE_NOT_FOUND', 'RESOURCE_ACCESS_DENIED', 'CIRCUIT_OPEN', 'SERVICE_UNAVAILABLE'],
   }),
   admit({ scope: 'write:webhooks', rateLimit: 'write' }),
   jsonBody(1024),
@@ -335,14 +362,26 @@ deliveries.post(
     const webhookId = webhookIdFrom(c.req.param('id'));
     const body = c.req.valid('json');
     const statuses: DeliveryStatus[] = body.statuses ?? ['failed', 'skipped'];
+    const since = new Date(body.since).toISOString();
+    const limit = body.limit ?? MAX_RECOVER;
+    const secrets = secretBox(c.env.ENCRYPTION_KEYS);
+    const scope = cursorScope('recover', c.get('apiKey').id, [webhookId, since, [...statuses].sort()]);
+    const after = body.cursor === undefined ? undefined : await openCursor(secrets, scope, body.cursor, 'body');
     const db = c.get('db')();
     const result = await restartDeliveries(db, logTarget(c, webhookId), {
-      since: new Date(body.since).toISOString(),
+      since,
       statuses,
-      limit: MAX_RECOVER,
+      limit,
+      ...(after ? { after } : {}),
     });
     located(result, webhookId);
+    if (result.circuitOpenedAt !== null) throw circuitOpen(c, result.circuitOpenedAt);
     await enqueue(c, db, result.restarted);
-    return c.json(successEnvelope({ count: result.restarted.length }), 202);
+    const last = result.restarted.at(-1);
+    const nextCursor =
+      result.restarted.length === limit && last
+        ? await sealCursor(secrets, scope, { createdAt: last.position, id: last.id })
+        : null;
+    return c.json(successEnvelope({ count: result.restarted.length, nextCursor }), 202);
   },
 );
