@@ -2,6 +2,7 @@
 // go wrong ends as a failed outcome with a message that says why, for the log and the test endpoint.
 import type { CustomHeader } from '../webhooks/schema.ts';
 import { checkWebhookUrl, selfTargetProblem } from '../webhooks/url-policy.ts';
+import { redactHeaderValues } from './redact.ts';
 import { parseRetryAfter } from './retry-schedule.ts';
 import { signatureHeader } from './signature.ts';
 
@@ -50,8 +51,11 @@ export function targetProblem(
   return self === undefined ? undefined : `target not allowed: ${self}`;
 }
 
-/** At most EXCERPT_BYTES of the body, then the rest is left unread. */
-async function excerptOf(response: Response): Promise<string | null> {
+/**
+ * At most EXCERPT_BYTES of the body, then the rest is left unread; the webhook's custom header values
+ * redacted from it (redact.ts).
+ */
+async function excerptOf(response: Response, headers: readonly CustomHeader[]): Promise<string | null> {
   if (!response.body) return null;
   const reader = response.body.getReader();
   const chunks: Uint8Array[] = [];
@@ -77,7 +81,12 @@ async function excerptOf(response: Response): Promise<string | null> {
     if (offset >= bytes.length) break;
   }
   // Postgres text cannot hold U+0000: a receiver answering with one must not make the attempt unrecordable.
-  return new TextDecoder().decode(bytes).replaceAll('\u0000', '\uFFFD');
+  const text = new TextDecoder().decode(bytes).replaceAll('\u0000', '\uFFFD');
+  return redactHeaderValues(
+    text,
+    headers.map((header) => header.value),
+    size >= EXCERPT_BYTES,
+  );
 }
 
 function failed(
@@ -129,7 +138,7 @@ export async function sendDelivery(request: DeliveryRequest): Promise<AttemptOut
     }
     return failed('network', 'could not connect (refused, unreachable or reset)', started);
   }
-  const responseExcerpt = await excerptOf(response);
+  const responseExcerpt = await excerptOf(response, request.headers);
   const httpStatus = response.status;
   const durationMs = Date.now() - started;
   if (httpStatus >= 200 && httpStatus < 300) {

@@ -193,7 +193,8 @@ webhooks.patch(
     operationId: 'updateWebhook',
     summary: 'Update a webhook',
     description:
-      'Changes only the fields sent, under the create rules. `headers` replaces the whole list; `companyId` cannot change.',
+      'Changes only the fields sent, under the create rules. `headers` replaces the whole list; `companyId` cannot ' +
+      'change. A `url` on another origin needs `headers` in the same body (the values again, or []): 400 otherwise.',
     tags: TAGS,
     params: ID_PARAM,
     headers: IF_MATCH,
