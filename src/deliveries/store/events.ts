@@ -22,7 +22,9 @@ export interface PublishedEvent {
  *
  * Who receives it: an active webhook of the account subscribed to the type, whose company is the
  * event's, or which has no company and whose creating key reaches the event's company now (revoking
- * the key later does not silence it). An event without a company reaches only webhooks without one.
+ * the key later does not silence it). An event without a company reaches only webhooks without one
+ * whose creating key reaches every company: a key limited to some companies never sees one otherwise,
+ * so its webhooks do not either (least privilege; README "Who gets an event").
  */
 export async function fanOut(db: Database, event: PublishedEvent): Promise<{ id: string; series: number }[]> {
   const result = await db.execute<{ id: string; series: number }>(sql`
@@ -40,11 +42,10 @@ export async function fanOut(db: Database, event: PublishedEvent): Promise<{ id:
       select w.id as webhook_id from ${webhooks} w join new_event e on w.account_id = e.account_id
       where w.is_active and e.type = any(w.events) and (
         w.company_id = e.company_id
-        or (w.company_id is null and (
-          e.company_id is null
-          or exists (
-            select 1 from api_keys k where k.id = w.api_key_id and (k.all_companies
-              or exists (select 1 from api_key_companies g where g.api_key_id = k.id and g.company_id = e.company_id))))))
+        or (w.company_id is null and exists (
+          select 1 from api_keys k where k.id = w.api_key_id and (k.all_companies
+            or (e.company_id is not null
+              and exists (select 1 from api_key_companies g where g.api_key_id = k.id and g.company_id = e.company_id))))))
     ), inserted as (
       insert into ${deliveries} (id, account_id, webhook_id, event_id, event_type)
       select gen_random_uuid(), ${event.accountId}::uuid, t.webhook_id, ${event.id}, ${event.type}::webhook_event
