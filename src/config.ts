@@ -20,6 +20,8 @@ export interface DeliveryConfig {
   allowPrivateTargets: boolean;
   /** This service's public hostnames (SERVICE_HOSTNAMES): never sent to, as *.workers.dev is not. */
   serviceHostnames: string[];
+  /** Redelivers of one delivery, and tests of one webhook, per minute (REPLAY_RATE_LIMITER's numbers). */
+  replays: RateLimitRule;
 }
 
 export interface ServiceConfig {
@@ -77,6 +79,7 @@ function parseConfig(env: Env): ServiceConfig {
         .split(',')
         .map((name) => name.trim().toLowerCase())
         .filter((name) => name !== ''),
+      replays: { limit: positiveInteger(env.REPLAY_RATE_LIMIT, 10), periodSeconds: 60 },
     },
     // KV refuses shorter TTLs; a setting outside the bounds is clamped rather than failing every request.
     tokenCacheTtlSeconds: Math.min(MAX_TOKEN_CACHE_TTL_SECONDS, Math.max(KV_MIN_TTL_SECONDS, ttl)),

@@ -135,6 +135,8 @@ export const OPERATION_EXAMPLES: Record<string, OperationExamples> = {
           companyId: COMPANY_ID,
           data: EVENT_DATA_EXAMPLES.INTERVIEW_COMPLETED,
         },
+        attemptCount: 2,
+        attemptsBefore: null,
         attemptLog: [
           {
             number: 1,

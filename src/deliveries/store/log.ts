@@ -94,15 +94,24 @@ export interface AttemptRow {
 
 export interface DeliveryDetail extends DeliveryRow {
   payloadEvent: EventForDelivery;
+  /** The newest `limit` attempts numbered below `before`, oldest of them first. */
   attemptLog: AttemptRow[];
+  /** Every attempt the delivery has had logged. */
+  attemptCount: number;
 }
 
-/** One delivery of the webhook, its event and every attempt: one statement with the access check. */
+/**
+ * One delivery of the webhook, its event and a page of its attempts (the newest `limit` numbered
+ * below `before`, when given): one statement with the access check. A delivery sent again and again
+ * has as many attempts; the page keeps the answer bounded.
+ */
 export async function findDelivery(
   db: Database,
   log: LogTarget,
   deliveryId: string,
+  attempts: { limit: number; before?: number },
 ): Promise<Located<{ delivery: DeliveryDetail | null }>> {
+  const before = attempts.before === undefined ? sql`` : sql`and a.number < ${attempts.before}::int`;
   const result = await db.execute<Located<{ delivery: string | DeliveryDetail | null }>>(sql`
     with ${target(log)}, found_delivery as (
       select ${DELIVERY_COLUMNS},
@@ -111,7 +120,9 @@ export async function findDelivery(
         coalesce((select json_agg(json_build_object('number', a.number, 'startedAt', ${iso(sql`a.started_at`)},
             'httpStatus', a.http_status, 'durationMs', a.duration_ms, 'error', a.error,
             'responseExcerpt', a.response_excerpt) order by a.number)
-          from ${deliveryAttempts} a where a.delivery_id = d.id), '[]'::json) as "attemptLog"
+          from (select * from ${deliveryAttempts} a where a.delivery_id = d.id ${before}
+            order by a.number desc limit ${attempts.limit}::int) a), '[]'::json) as "attemptLog",
+        (select count(*) from ${deliveryAttempts} a where a.delivery_id = d.id)::int as "attemptCount"
       from ${deliveries} d join ${events} e on e.account_id = d.account_id and e.id = d.event_id
       where d.id = ${deliveryId}::uuid and d.webhook_id = (select id from target where reachable)
     )
