@@ -30,6 +30,7 @@ const webhook = {
   apiKeyId: API_KEY_ID,
   maxRetries: 3,
   timeoutMs: 30000,
+  rateLimitPerSecond: null,
   consecutiveFailures: 0,
   circuitOpenedAt: null,
   createdAt: '2026-11-26T17:49:50.569Z',
