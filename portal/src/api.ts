@@ -21,11 +21,17 @@ export class ApiFailure extends Error {
 }
 
 let token = '';
+let endedWith: string | null = null;
 let onSessionEnd: (message: string) => void = () => undefined;
 
-export function startSession(sessionToken: string, ended: (message: string) => void): void {
+export function startSession(sessionToken: string): void {
   token = sessionToken;
+}
+
+/** Calls `ended` when the session is over, at once if it already is (a request can beat the first render). */
+export function whenSessionEnds(ended: (message: string) => void): void {
   onSessionEnd = ended;
+  if (endedWith !== null) ended(endedWith);
 }
 
 export interface Answer<T> {
@@ -61,6 +67,7 @@ export async function api<T>(
     };
     if (response.status === 401) {
       token = '';
+      endedWith = error.message;
       onSessionEnd(error.message);
     }
     throw new ApiFailure(response.status, error);

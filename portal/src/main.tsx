@@ -3,12 +3,12 @@
 // is not in the history, a bookmark or a screen share. Views are hash routes (#/webhooks/<id>, …).
 import { render } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { startSession } from './api.ts';
+import { startSession, whenSessionEnds } from './api.ts';
 import { Catalogue } from './views/catalogue.tsx';
 import { DeliveryView } from './views/delivery.tsx';
 import { SessionEnded } from './views/ended.tsx';
 import { WebhookForm } from './views/form.tsx';
-import { WebhookList } from './views/list.tsx';
+import { prefetchList, WebhookList } from './views/list.tsx';
 import { WebhookView } from './views/webhook.tsx';
 
 const STORAGE_KEY = 'instaview-portal-session';
@@ -44,12 +44,14 @@ function App({ token }: { token: string | null }) {
   const [ended, setEnded] = useState<string | null>(token ? null : 'This link carries no portal session.');
   const [current, setCurrent] = useState<Route>(() => route(location.hash));
   const main = useRef<HTMLElement>(null);
-  if (token && ended === null) {
-    startSession(token, (message) => {
-      sessionStorage.removeItem(STORAGE_KEY);
-      setEnded(message);
-    });
-  }
+  useEffect(
+    () =>
+      whenSessionEnds((message) => {
+        sessionStorage.removeItem(STORAGE_KEY);
+        setEnded(message);
+      }),
+    [],
+  );
   useEffect(() => {
     const changed = () => {
       setCurrent(route(location.hash));
@@ -89,6 +91,11 @@ function App({ token }: { token: string | null }) {
 
 const root = document.getElementById('app');
 if (root) {
+  const token = takeToken();
+  if (token) {
+    startSession(token);
+    if (route(location.hash).view === 'list') prefetchList();
+  }
   root.textContent = '';
-  render(<App token={takeToken()} />, root);
+  render(<App token={token} />, root);
 }

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, explain } from '../api.ts';
+import { ApiFailure, api, explain } from '../api.ts';
 import { webhookTitle, when } from '../format.ts';
 import type { TestAnswer, Webhook } from '../types.ts';
 import { StatsChart } from './chart.tsx';
@@ -54,7 +54,12 @@ export function WebhookView({ id }: { id: string }) {
     try {
       await what();
     } catch (failure) {
-      setError(explain(failure));
+      if (failure instanceof ApiFailure && failure.code === 'PRECONDITION_FAILED') {
+        await load();
+        setError('The webhook changed since this page loaded it (shown now as it is); try again.');
+      } else {
+        setError(explain(failure));
+      }
     } finally {
       setBusy(false);
     }
@@ -101,6 +106,8 @@ export function WebhookView({ id }: { id: string }) {
         { body: { gracePeriodSeconds: grace } },
       );
       setRotated(answer.data);
+      // Rotating moves the webhook to a new revision: the next change needs its new ETag.
+      await load();
     });
 
   const remove = () =>
