@@ -130,10 +130,12 @@ try {
   const timeline = await page.evaluate(() =>
     [
       ['page', performance.getEntriesByType('navigation')[0]],
+      ...performance.getEntriesByType('mark').map((entry) => [entry.name, entry]),
       ...performance.getEntriesByType('resource').map((entry) => [new URL(entry.name).pathname, entry]),
     ]
       .map(([name, entry]) => {
         const timing = entry as PerformanceResourceTiming;
+        if (timing.entryType === 'mark') return `${name} at ${Math.round(timing.startTime)}`;
         return `${name} ${Math.round(timing.startTime)}-${Math.round(timing.responseEnd)}`;
       })
       .join(', '),
