@@ -13,7 +13,8 @@ function instant(local: string): string | undefined {
   return Number.isNaN(time) ? undefined : new Date(time).toISOString();
 }
 
-export function Deliveries({ id }: { id: string }) {
+/** `version` changes when the page sent something (a test): the log is read again. */
+export function Deliveries({ id, version = 0 }: { id: string; version?: number }) {
   const [status, setStatus] = useState('');
   const [event, setEvent] = useState('');
   const [since, setSince] = useState('');
@@ -41,7 +42,7 @@ export function Deliveries({ id }: { id: string }) {
   useEffect(() => {
     setError(null);
     void load();
-  }, [id, status, event]);
+  }, [id, status, event, version]);
 
   const more = async () => {
     if (!page?.nextCursor) return;

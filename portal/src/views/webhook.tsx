@@ -31,6 +31,7 @@ export function WebhookView({ id }: { id: string }) {
   const [panel, setPanel] = useState<Panel>('none');
   const [test, setTest] = useState<TestAnswer | null>(null);
   const [busy, setBusy] = useState(false);
+  const [sent, setSent] = useState(0);
   const [grace, setGrace] = useState(86400);
   const [rotated, setRotated] = useState<{ signingSecret: string; previousSecretExpiresAt: string | null } | null>(
     null,
@@ -96,6 +97,7 @@ export function WebhookView({ id }: { id: string }) {
     act(async () => {
       setTest(null);
       setTest((await api<TestAnswer>('POST', `/webhooks/${webhook.id}/test`)).data);
+      setSent((count) => count + 1);
     });
 
   const rotate = () =>
@@ -271,7 +273,7 @@ export function WebhookView({ id }: { id: string }) {
         </div>
       )}
       <StatsChart id={webhook.id} />
-      <Deliveries id={webhook.id} />
+      <Deliveries id={webhook.id} version={sent} />
     </section>
   );
 }
