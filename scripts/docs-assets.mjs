@@ -87,7 +87,11 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) ensureDocsAssets();
 export function ensurePortalAssets(env, node) {
   const built = join(root, 'public', 'portal', 'portal.js');
   const stamp = join(root, 'public', 'portal', '.source');
-  const digest = `${sourceDigest('portal')} ${readFileSync(join(root, 'package-lock.json'), 'utf8').length}`;
+  // The lockfile too: a new Preact or uPlot must rebuild the bundle.
+  const lock = createHash('sha256')
+    .update(readFileSync(join(root, 'package-lock.json')))
+    .digest('hex');
+  const digest = `${sourceDigest('portal')} ${lock}`;
   if (existsSync(built) && existsSync(stamp) && readFileSync(stamp, 'utf8') === digest) return;
   const build = spawnSync(node, [join(root, 'scripts', 'portal-assets.ts')], { cwd: root, env, stdio: 'inherit' });
   if (build.status !== 0) throw new Error('scripts/portal-assets.ts failed: public/portal/ could not be built');
