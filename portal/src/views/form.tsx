@@ -57,7 +57,9 @@ export function WebhookForm({
       description: description.trim() || null,
     };
     if (replaceHeaders) body.headers = headers.filter((row) => row.name.trim() !== '');
-    if (known.hasRateLimit) body.rateLimitPerSecond = rateLimit.trim() === '' ? null : Number(rateLimit);
+    // Sent when set, or when cleared on a webhook that had one: a create without one leaves the default.
+    if (known.hasRateLimit && rateLimit.trim() !== '') body.rateLimitPerSecond = Number(rateLimit);
+    else if (known.hasRateLimit && webhook?.rateLimitPerSecond != null) body.rateLimitPerSecond = null;
     try {
       if (webhook) {
         const answer = await api<Webhook>('PATCH', `/webhooks/${webhook.id}`, {
