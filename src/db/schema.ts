@@ -5,6 +5,7 @@ import {
   foreignKey,
   index,
   integer,
+  jsonb,
   pgEnum,
   pgTable,
   primaryKey,
@@ -121,6 +122,12 @@ export const webhooks = pgTable(
     timeoutMs: integer('timeout_ms').notNull().default(30_000),
     consecutiveFailures: integer('consecutive_failures').notNull().default(0),
     circuitOpenedAt: timestamp('circuit_opened_at', { withTimezone: true, mode: 'date' }),
+    /** Deliveries a second at most (1–1000); null: no limit. */
+    rateLimitPerSecond: integer('rate_limit_per_second'),
+    /** The rate limit's next free slot: each attempt takes one, 1/rate apart (deliveries/store/attempts.ts). */
+    rateNextAt: timestamp('rate_next_at', { withTimezone: true, mode: 'date' }),
+    /** Attempts in flight: delivery id → lease end. The claim admits a few at once per webhook (fair lanes). */
+    lanes: jsonb('lanes').notNull().default(sql`'{}'::jsonb`),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull(),
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull(),
   },
@@ -176,11 +183,20 @@ export const events = pgTable(
     occurredAt: timestamp('occurred_at', { withTimezone: true, mode: 'date' }).notNull(),
     /** The event's data, a JSON object serialised once, so every attempt sends the same bytes. */
     data: text('data').notNull(),
+    /**
+     * When its deliveries were created. Null while a POST /events event waits for the fan-out consumer:
+     * the sweep fans out what stays null too long. Every other insert fans out at once (the default).
+     */
+    fannedOutAt: timestamp('fanned_out_at', { withTimezone: true, mode: 'date' }).defaultNow(),
+    /** When the sweep last put the event back on the webhook-events queue: its lease, so it is not sent every minute. */
+    requeuedAt: timestamp('requeued_at', { withTimezone: true, mode: 'date' }),
     createdAt: createdAt(),
   },
   (t) => [
     primaryKey({ name: 'events_pkey', columns: [t.accountId, t.id] }),
     index('events_created_at_idx').on(t.createdAt),
+    // The minute sweep's accepted events not yet fanned out: a handful of rows at most, normally none.
+    index('events_not_fanned_out_idx').on(t.createdAt).where(sql`fanned_out_at is null`),
   ],
 );
 
@@ -214,6 +230,8 @@ export const deliveries = pgTable(
     enqueuedAt: timestamp('enqueued_at', { withTimezone: true, mode: 'date' }),
     /** While an attempt is in flight: a duplicate message waits until then instead of sending twice. */
     lockedUntil: timestamp('locked_until', { withTimezone: true, mode: 'date' }),
+    /** A rate-limit slot this delivery holds: it is sent then, without taking another. */
+    rateSlotAt: timestamp('rate_slot_at', { withTimezone: true, mode: 'date' }),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
   (t) => [
@@ -227,6 +245,11 @@ export const deliveries = pgTable(
     index('deliveries_webhook_created_idx').on(t.webhookId, t.createdAt.desc(), t.id.desc()),
     // The hourly sweep for deliveries that lost their message looks at pending ones only.
     index('deliveries_pending_created_idx').on(t.createdAt).where(sql`status = 'pending'`),
+    // The minute sweep: pending deliveries by the time they were due (store/events.ts DUE), so a sweep
+    // with nothing to take reads one index range and finds it empty.
+    index('deliveries_pending_due_idx')
+      .on(sql`greatest(${t.createdAt}, ${t.enqueuedAt}, ${t.nextAttemptAt}, ${t.lockedUntil})`)
+      .where(sql`status = 'pending'`),
   ],
 );
 

@@ -26,6 +26,7 @@ interface Context {
   circuit: CircuitSettings;
   schedule: number[];
   allowPrivateTargets: boolean;
+  serviceHostnames: readonly string[];
 }
 
 /** The secrets a delivery is signed with: the current one, and the previous one during its grace period. */
@@ -46,6 +47,8 @@ async function attempt(
   db: Database,
   claim: ClaimedAttempt,
 ): Promise<{ outcome: AttemptOutcome; retryIn?: number; pending: boolean }> {
+  // The rate-limit slot this attempt holds is under a second off: waited for here, not sent early.
+  if (claim.waitMs > 0) await new Promise((resolve) => setTimeout(resolve, claim.waitMs));
   const startedAt = new Date();
   const outcome = await sendDelivery({
     deliveryId: claim.deliveryId,
@@ -55,6 +58,7 @@ async function attempt(
     headers: await openHeaders(context.secrets, claim.headers),
     timeoutMs: claim.timeoutMs,
     allowPrivateTargets: context.allowPrivateTargets,
+    serviceHostnames: context.serviceHostnames,
   });
   // A 410 asks for no more; a refused target or an unsendable header will not change by waiting; a test
   // delivery is sent once.
@@ -91,7 +95,7 @@ async function handle(context: Context, message: Message<unknown>): Promise<void
   try {
     const db = context.db(deliveryId);
     const claim = await claimDelivery(db, deliveryId, series, context.circuit);
-    if (claim.kind === 'leased' || claim.kind === 'early') {
+    if (claim.kind === 'leased' || claim.kind === 'early' || claim.kind === 'busy' || claim.kind === 'throttled') {
       message.retry({ delaySeconds: queueDelay(claim.retryInSeconds) });
       return;
     }
@@ -136,6 +140,7 @@ export async function consumeDeliveries(batch: MessageBatch<unknown>, env: Env):
     circuit: { coolDownSeconds: config.circuitCoolDownSeconds, failureThreshold: config.circuitFailureThreshold },
     schedule: config.retryScheduleSeconds,
     allowPrivateTargets: config.allowPrivateTargets,
+    serviceHostnames: config.serviceHostnames,
   };
   // At most MAX_IN_FLIGHT deliveries at a time: each lane takes the next message when it is done.
   const queue = [...batch.messages];

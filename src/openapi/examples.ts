@@ -30,6 +30,7 @@ const webhook = {
   apiKeyId: API_KEY_ID,
   maxRetries: 3,
   timeoutMs: 30000,
+  rateLimitPerSecond: null,
   consecutiveFailures: 0,
   circuitOpenedAt: null,
   createdAt: '2026-11-26T17:49:50.569Z',
@@ -96,6 +97,15 @@ export const OPERATION_EXAMPLES: Record<string, OperationExamples> = {
   },
   deleteWebhook: { responses: {} },
   resetWebhookCircuit: { responses: { 200: webhook } },
+  createPortalSession: {
+    request: { companyId: 'ac573d40-5a77-4f9f-9426-3f1c293b42cd', readOnly: false, expiresInSeconds: 900 },
+    responses: {
+      201: {
+        url: 'https://webhooks.instaview.example/portal#token=ps_v1.k1.3q2-7wEAAAB4Vg1x.2xk5tQ8yVNmOd0jQ6nS4b1Zf0aXr2c',
+        expiresAt: '2026-11-26T18:17:02.311Z',
+      },
+    },
+  },
   rotateWebhookSecret: {
     request: { gracePeriodSeconds: 3600 },
     responses: {
@@ -135,6 +145,8 @@ export const OPERATION_EXAMPLES: Record<string, OperationExamples> = {
           companyId: COMPANY_ID,
           data: EVENT_DATA_EXAMPLES.INTERVIEW_COMPLETED,
         },
+        attemptCount: 2,
+        attemptsBefore: null,
         attemptLog: [
           {
             number: 1,
@@ -159,7 +171,7 @@ export const OPERATION_EXAMPLES: Record<string, OperationExamples> = {
   redeliver: { responses: { 202: { deliveryId: DELIVERY_ID, status: 'pending' } } },
   recoverDeliveries: {
     request: { since: '2026-11-27T09:00:00.000Z', statuses: ['failed', 'skipped'] },
-    responses: { 202: { count: 3 } },
+    responses: { 202: { count: 3, nextCursor: null } },
   },
   publishEvent: {
     request: {
@@ -194,6 +206,10 @@ export const ERROR_EXAMPLES: { [C in ErrorCode]: { message: string; details: Err
     message: 'API key lacks the write:webhooks scope',
     details: { requiredScope: 'write:webhooks' },
   },
+  API_KEY_REQUIRED: {
+    message: 'A portal session cannot open portal sessions; use an API key',
+    details: {},
+  },
   RESOURCE_ACCESS_DENIED: {
     message: 'This API key cannot access the given company',
     details: { companyId: 'ac573d40-5a77-4f9f-9426-3f1c293b42cd' },
@@ -222,6 +238,18 @@ export const ERROR_EXAMPLES: { [C in ErrorCode]: { message: string; details: Err
   PING_NOT_SUBSCRIBED: {
     message: 'The webhook is not subscribed to PING; add it to events to test it',
     details: { events: ['INTERVIEW_COMPLETED'] },
+  },
+  CIRCUIT_OPEN: {
+    message:
+      'The webhook’s circuit is open since 2026-11-27T09:56:26.381Z; recover would only skip its deliveries again. ' +
+      'Fix the endpoint, then POST /webhooks/{id}/reset-circuit and recover',
+    details: { openedAt: '2026-11-27T09:56:26.381Z', nextProbeAt: '2026-11-27T10:56:26.381Z' },
+  },
+  DELIVERY_LOOP_REFUSED: {
+    message:
+      'This request carries webhook-id and webhook-signature: it is a webhook delivery from this service, which is ' +
+      'never acted on; point the webhook at your own endpoint',
+    details: {},
   },
   RATE_LIMITED: {
     message: 'Too many webhook creations with this API key; retry in 60 s',

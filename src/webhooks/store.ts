@@ -50,11 +50,12 @@ export async function insertWebhook(
       returning ${accounts.id}
     ), done as (
       insert into ${webhooks} (id, account_id, api_key_id, company_id, url, events, name, description,
-        header_names, headers_sealed, signing_secret_sealed, max_retries, timeout_ms, created_at, updated_at)
+        header_names, headers_sealed, signing_secret_sealed, max_retries, timeout_ms, rate_limit_per_second,
+        created_at, updated_at)
       select ${row.id}::uuid, slot.id, ${row.apiKeyId}::uuid, ${company}, ${row.url},
         ${sql.param(row.events)}::webhook_event[], ${row.name}, ${row.description}, ${sql.param(row.headerNames)}::text[],
         ${row.headersSealed}, ${row.signingSecretSealed}, ${row.maxRetries}::int, ${row.timeoutMs}::int,
-        ${createdAt}, ${createdAt}
+        ${row.rateLimitPerSecond}::int, ${createdAt}, ${createdAt}
       from slot
       returning 1
     )${remember ? sql`, ${remember}` : sql``}
@@ -97,6 +98,7 @@ const resourceColumns = (alias: string) =>
       'is_active',
       'max_retries',
       'timeout_ms',
+      'rate_limit_per_second',
       'consecutive_failures',
       'circuit_opened_at',
       'created_at',
@@ -123,6 +125,7 @@ type RawWebhook = {
   is_active: boolean;
   max_retries: number;
   timeout_ms: number;
+  rate_limit_per_second: number | null;
   consecutive_failures: number;
   circuit_opened_at: Timestamp | null;
   created_at: Timestamp;
@@ -143,6 +146,7 @@ function fromRaw(raw: RawWebhook): StoredWebhook {
     isActive: raw.is_active,
     maxRetries: raw.max_retries,
     timeoutMs: raw.timeout_ms,
+    rateLimitPerSecond: raw.rate_limit_per_second,
     consecutiveFailures: raw.consecutive_failures,
     circuitOpenedAt: raw.circuit_opened_at === null ? null : toDate(raw.circuit_opened_at),
     createdAt: toDate(raw.created_at),
@@ -166,7 +170,9 @@ export type Targeted<T> =
   | { kind: 'done'; value: T }
   | { kind: 'not-found' }
   | { kind: 'forbidden' }
-  | { kind: 'precondition-failed'; revision: number };
+  | { kind: 'precondition-failed'; revision: number }
+  /** A PATCH moving the URL to another origin without sending `headers`: the stored values stay behind. */
+  | { kind: 'headers-required'; headerNames: string[] };
 
 export async function findWebhook(db: Database, reader: Reader, id: string): Promise<Targeted<StoredWebhook>> {
   const result = await db.execute<RawWebhook & { reachable: boolean }>(sql`
@@ -251,7 +257,7 @@ async function targetedWrite<T>(
   write: (guard: SQL) => SQL,
   map: (done: Record<string, unknown>) => T,
   extra: SQL[] = [],
-  { retryConflicts = true }: { retryConflicts?: boolean } = {},
+  { retryConflicts = true, blocked }: { retryConflicts?: boolean; blocked?: SQL } = {},
 ): Promise<Targeted<T>> {
   const guard = sql`${reachable(reader, sql`target`)}${
     ifMatch === undefined ? sql`` : sql` and w.revision = any(${sql.param(ifMatch)}::int[])`
@@ -260,25 +266,30 @@ async function targetedWrite<T>(
     with target as (
       -- Locked first: a concurrent write is waited for, and this one then sees the webhook as it is now
       -- (or gone), so a lost race is a 404 or a true 412, never a 412 about a stale revision.
-      select id, company_id, api_key_id, revision from ${webhooks}
+      select id, company_id, api_key_id, revision, url, header_names from ${webhooks}
       where id = ${id}::uuid and account_id = ${reader.accountId}::uuid
       for update
-    ), done as (${write(guard)})${extra.length > 0 ? sql`, ${sql.join(extra, sql`, `)}` : sql``}
+    ), done as (${write(blocked ? sql`${guard} and not (${blocked})` : guard)})${
+      extra.length > 0 ? sql`, ${sql.join(extra, sql`, `)}` : sql``
+    }
     select exists (select 1 from target) as found,
       coalesce((select ${reachable(reader, sql`target`)} from target), false) as reachable,
       (select revision from target) as revision,
+      ${blocked ? sql`(select header_names from target where ${blocked})` : sql`null::text[]`} as blocked_by,
       (select row_to_json(done) from done) as done`;
   const run = () =>
     db.execute<{
       found: boolean;
       reachable: boolean;
       revision: number | null;
+      blocked_by: string[] | null;
       done: Record<string, unknown> | string | null;
     }>(statement);
   const result = retryConflicts ? await retryingConflicts(run) : await run();
   const row = result.rows[0];
   if (!row?.found) return { kind: 'not-found' };
   if (!row.reachable) return { kind: 'forbidden' };
+  if (row.done === null && row.blocked_by !== null) return { kind: 'headers-required', headerNames: row.blocked_by };
   if (row.done === null) return { kind: 'precondition-failed', revision: row.revision ?? 0 };
   return { kind: 'done', value: map(fromJson(row.done)) };
 }
@@ -293,6 +304,7 @@ export interface WebhookChanges {
   description?: string | null;
   headers?: { names: string[]; sealed: string | null };
   isActive?: boolean;
+  rateLimitPerSecond?: number | null;
 }
 
 function assignments(changes: WebhookChanges, updatedAt: Date): SQL {
@@ -309,6 +321,10 @@ function assignments(changes: WebhookChanges, updatedAt: Date): SQL {
     );
   }
   if (changes.isActive !== undefined) set.push(sql`is_active = ${changes.isActive}`);
+  if (changes.rateLimitPerSecond !== undefined) {
+    // A new limit starts afresh: no slot reserved under the old one holds anyone back.
+    set.push(sql`rate_limit_per_second = ${changes.rateLimitPerSecond}::int`, sql`rate_next_at = null`);
+  }
   return sql.join(set, sql`, `);
 }
 
@@ -319,6 +335,13 @@ export function updateWebhook(
   changes: WebhookChanges,
   updatedAt: Date,
 ): Promise<Targeted<StoredWebhook>> {
+  // Custom headers often carry the receiver's credentials: they follow the URL to another origin only
+  // when the PATCH sends them again (or [] to drop them), never by default.
+  const blocked =
+    changes.url !== undefined && changes.headers === undefined
+      ? sql`(cardinality(target.header_names) > 0
+          and substring(target.url from '^[a-z]+://[^/?#]+') is distinct from ${new URL(changes.url).origin})`
+      : undefined;
   return targetedWrite(
     db,
     target,
@@ -326,6 +349,7 @@ export function updateWebhook(
       where w.id = target.id and ${guard} ${returnResource}`,
     (done) => fromRaw(done as unknown as RawWebhook),
     changes.isActive === false ? [cancelPendingCte(target.id, sql`select 1 from done`)] : [],
+    blocked ? { blocked } : {},
   );
 }
 
