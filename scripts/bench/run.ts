@@ -12,6 +12,8 @@
 //   npm run bench -- --smoke           # a few hundred requests: checks the benchmark still works
 //   npm run bench -- --requests 5000 --concurrency 8 --rounds 3
 //   npm run bench -- --profile         # also a CPU profile of the Worker during cached-key creates
+//   npm run bench -- --cold-start-ms 3000   # the database starts scaled to zero, as a Neon compute
+//                                      # does after 5 idle minutes: its first request waits that long
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -48,6 +50,7 @@ const { values: options } = parseArgs({
     'distance-requests': { type: 'string' },
     events: { type: 'string' },
     'webhooks-per-event': { type: 'string' },
+    'cold-start-ms': { type: 'string' },
   },
 });
 const smoke = options.smoke;
@@ -139,7 +142,10 @@ try {
   const distanceUncachedTokens = seed.uncachedTokens.splice(requests * rounds);
   const deliveryAccount = await seedDeliveryAccount(database.url);
   const publishToken = `pub_bench_${crypto.randomUUID()}`;
-  const endpoint = await startNeonHttpEndpoint({ databaseUrl: database.url });
+  const endpoint = await startNeonHttpEndpoint({
+    databaseUrl: database.url,
+    conditions: { coldStartMs: Number(options['cold-start-ms'] ?? 0) },
+  });
   cleanups.unshift(() => endpoint.close());
   // Only for the transport comparison: the same bare insert over the WebSocket pool the service used before.
   const relay = await startNeonRelay({ databaseUrl: database.url });

@@ -140,6 +140,14 @@ rotated=$(curl -sS -X POST $API/webhooks/$ID/rotate-secret "${auth[@]}" "${json[
 [ "$(curl -sS -o /dev/null -w '%{http_code}' -X DELETE $API/webhooks/$ID "${auth[@]}")" = 404 ] || fail 'second DELETE'
 echo 'dev-smoke: README walkthrough: create, get with ETag, list, PATCH with If-Match (412 when stale), rotate, reset, delete'
 
+# npm run smoke, as README "Deploying" step 6 runs it against a deployment: every step answers as
+# documented (a few seconds), and a wrong key stops it at the first step that needs one, with exit 1.
+smoke_out=$(SMOKE_API_KEY=$KEY npm run -s smoke -- --url $API 2>&1) || { echo "$smoke_out"; fail 'npm run smoke against npm run dev'; }
+echo "$smoke_out" | grep -q 'every step answered as documented' || { echo "$smoke_out"; fail 'npm run smoke did not finish'; }
+if out=$(SMOKE_API_KEY=wrong npm run -s smoke -- --url $API 2>&1); then fail "npm run smoke passed with a wrong key: $out"; fi
+echo "$out" | grep -q '^FAIL GET /webhooks?limit=1: answered 401' || fail "npm run smoke with a wrong key said: $out"
+echo "dev-smoke: npm run smoke against npm run dev: $(echo "$smoke_out" | grep -c '^ok ') steps ok; a wrong key fails at the first step needing it"
+
 # The README's "Receiving events", as written there: a listener on localhost:4000, a webhook to it, the
 # test ping, a published event arriving verified, the log, a failing endpoint's retries on dev's
 # schedule, redeliver and recover; then the README's by-hand verify() on a captured delivery.
