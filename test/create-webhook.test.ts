@@ -66,6 +66,7 @@ describe('POST /webhooks creates a webhook', () => {
       'apiKeyId',
       'maxRetries',
       'timeoutMs',
+      'rateLimitPerSecond',
       'consecutiveFailures',
       'circuitOpenedAt',
       'createdAt',
