@@ -7,6 +7,7 @@ import type { AppEnv } from './http/env.ts';
 import { ApiError } from './http/errors.ts';
 import { handleError, respond } from './http/handle-error.ts';
 import { database } from './http/middleware/database.ts';
+import { refuseDeliveryLoops } from './http/middleware/loop-guard.ts';
 import { requestLog } from './http/middleware/request-log.ts';
 import { closestRoute } from './http/route-suggestion.ts';
 import { documentationRoutes } from './openapi/routes.ts';
@@ -28,6 +29,8 @@ app.use(
     },
   }),
 );
+// Before the database and every route: a delivery that came back changes nothing.
+app.use(refuseDeliveryLoops());
 app.use(database());
 
 app.route('/webhooks', webhooks);

@@ -18,6 +18,10 @@ export interface DeliveryConfig {
   circuitCoolDownSeconds: number;
   /** Dev and tests only: receivers on loopback addresses (localhost) may be sent to. Private ones never. */
   allowPrivateTargets: boolean;
+  /** This service's public hostnames (SERVICE_HOSTNAMES): never sent to, as *.workers.dev is not. */
+  serviceHostnames: string[];
+  /** Redelivers of one delivery, and tests of one webhook, per minute (REPLAY_RATE_LIMITER's numbers). */
+  replays: RateLimitRule;
 }
 
 export interface ServiceConfig {
@@ -71,6 +75,11 @@ function parseConfig(env: Env): ServiceConfig {
       circuitFailureThreshold: positiveInteger(env.CIRCUIT_FAILURE_THRESHOLD, 10),
       circuitCoolDownSeconds: positiveInteger(env.CIRCUIT_COOL_DOWN_SECONDS, 3600),
       allowPrivateTargets: env.DELIVERY_ALLOW_PRIVATE_TARGETS === 'true',
+      serviceHostnames: (env.SERVICE_HOSTNAMES ?? '')
+        .split(',')
+        .map((name) => name.trim().toLowerCase())
+        .filter((name) => name !== ''),
+      replays: { limit: positiveInteger(env.REPLAY_RATE_LIMIT, 10), periodSeconds: 60 },
     },
     // KV refuses shorter TTLs; a setting outside the bounds is clamped rather than failing every request.
     tokenCacheTtlSeconds: Math.min(MAX_TOKEN_CACHE_TTL_SECONDS, Math.max(KV_MIN_TTL_SECONDS, ttl)),

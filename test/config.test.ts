@@ -14,7 +14,15 @@ describe('configuration defaults', () => {
       circuitFailureThreshold: 10,
       circuitCoolDownSeconds: 3600,
       allowPrivateTargets: false,
+      serviceHostnames: [],
+      replays: { limit: 10, periodSeconds: 60 },
     });
+  });
+
+  it('reads SERVICE_HOSTNAMES as a comma-separated list of lowercase names', () => {
+    expect(
+      readConfig(bare({ SERVICE_HOSTNAMES: ' Hooks.Example.com, ,api.example.com' })).delivery.serviceHostnames,
+    ).toEqual(['hooks.example.com', 'api.example.com']);
   });
 
   it('limits creates to 60, reads to 600, other writes to 120 a minute per key, unknown keys to 20 per address', () => {

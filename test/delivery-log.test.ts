@@ -398,9 +398,13 @@ describe('POST /webhooks/{id}/recover', () => {
     const recover = (body: unknown) => call('POST', `/webhooks/${webhook.id}/recover`, { token: account.token, body });
     expect(await data(await recover({ since: new Date(Date.now() + 60_000).toISOString() }), 202)).toEqual({
       count: 0,
+      nextCursor: null,
     });
-    expect(await data(await recover({ since: before, statuses: ['skipped'] }), 202)).toEqual({ count: 0 });
-    expect(await data(await recover({ since: before }), 202)).toEqual({ count: 2 });
+    expect(await data(await recover({ since: before, statuses: ['skipped'] }), 202)).toEqual({
+      count: 0,
+      nextCursor: null,
+    });
+    expect(await data(await recover({ since: before }), 202)).toEqual({ count: 2, nextCursor: null });
     await eventually(async () => {
       for (const eventId of events) {
         expect(await deliveriesOf({ eventId })).toEqual([
@@ -429,7 +433,10 @@ describe('POST /webhooks/{id}/recover', () => {
 });
 
 /** POST /webhooks/{id}/recover for the last hour: what it answers. */
-async function recoverLastHour(webhookId: string, token: string): Promise<{ count: number }> {
+async function recoverLastHour(
+  webhookId: string,
+  token: string,
+): Promise<{ count: number; nextCursor: string | null }> {
   const since = new Date(Date.now() - 3_600_000).toISOString();
   return data(await call('POST', `/webhooks/${webhookId}/recover`, { token, body: { since } }), 202);
 }
@@ -474,7 +481,7 @@ describe('POST /webhooks/{id}/recover, when things go wrong', () => {
       503,
       'SERVICE_UNAVAILABLE',
     );
-    expect(await recoverLastHour(webhook.id, account.token)).toEqual({ count: 2 });
+    expect(await recoverLastHour(webhook.id, account.token)).toEqual({ count: 2, nextCursor: null });
     await eventually(async () => {
       for (const eventId of events) {
         expect(await deliveriesOf({ eventId })).toEqual([expect.objectContaining({ status: 'succeeded' })]);
@@ -510,7 +517,7 @@ describe('POST /webhooks/{id}/recover, when things go wrong', () => {
     const { webhook } = await webhookWithReceiver(account.token, {}, [{ status: 500 }]);
     const test = await data<TestResult>(await sendTest(webhook.id, account.token));
     expect(test.success).toBe(false);
-    expect(await recoverLastHour(webhook.id, account.token)).toEqual({ count: 0 });
+    expect(await recoverLastHour(webhook.id, account.token)).toEqual({ count: 0, nextCursor: null });
   });
 });
 

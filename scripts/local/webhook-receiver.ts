@@ -2,7 +2,8 @@
 // every delivery with the standardwebhooks library (as an integrator would), answers as scripted, and
 // records what it got. Steered over HTTP on the same port:
 //   POST /endpoints {"secrets": [...], "responses": [{status, delayMs?, headers?, body?}, …]}
-//        → {id, url}: deliveries to url get the responses in turn (the last one repeats; default 200)
+//        → {id, url}: deliveries to url get the responses in turn (the last one repeats; default 200);
+//        a response with echoHeaders: true answers with the request's headers as JSON
 //   PUT  /endpoints/{id}/secrets ["…"]      the secrets to verify with (after a rotation, say)
 //   GET  /endpoints/{id}/requests            what arrived, oldest first
 //   GET  /endpoints/{id}/most-in-flight      {most}: the most deliveries it was answering at once
@@ -21,6 +22,8 @@ export interface ScriptedResponse {
   delayMs?: number;
   headers?: Record<string, string>;
   body?: string;
+  /** Answer with the request's headers as JSON, as a careless receiver might (what the excerpt must not keep). */
+  echoHeaders?: boolean;
 }
 
 export interface ReceivedDelivery {
@@ -128,7 +131,7 @@ export async function startWebhookReceiver({ port = 0 }: { port?: number } = {})
         if (scripted.delayMs) await new Promise((resolve) => setTimeout(resolve, scripted.delayMs));
         if (response.destroyed) return;
         response.writeHead(scripted.status, { 'content-type': 'text/plain', ...scripted.headers });
-        response.end(scripted.body ?? 'ok');
+        response.end(scripted.echoHeaders ? JSON.stringify(headers) : (scripted.body ?? 'ok'));
       } finally {
         endpoint.inFlight--;
       }

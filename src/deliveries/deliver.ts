@@ -26,6 +26,7 @@ interface Context {
   circuit: CircuitSettings;
   schedule: number[];
   allowPrivateTargets: boolean;
+  serviceHostnames: readonly string[];
 }
 
 /** The secrets a delivery is signed with: the current one, and the previous one during its grace period. */
@@ -55,6 +56,7 @@ async function attempt(
     headers: await openHeaders(context.secrets, claim.headers),
     timeoutMs: claim.timeoutMs,
     allowPrivateTargets: context.allowPrivateTargets,
+    serviceHostnames: context.serviceHostnames,
   });
   // A 410 asks for no more; a refused target or an unsendable header will not change by waiting; a test
   // delivery is sent once.
@@ -136,6 +138,7 @@ export async function consumeDeliveries(batch: MessageBatch<unknown>, env: Env):
     circuit: { coolDownSeconds: config.circuitCoolDownSeconds, failureThreshold: config.circuitFailureThreshold },
     schedule: config.retryScheduleSeconds,
     allowPrivateTargets: config.allowPrivateTargets,
+    serviceHostnames: config.serviceHostnames,
   };
   // At most MAX_IN_FLIGHT deliveries at a time: each lane takes the next message when it is done.
   const queue = [...batch.messages];

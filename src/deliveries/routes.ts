@@ -12,7 +12,7 @@ import { WEBHOOK_EVENTS } from '../events/event-types.ts';
 import { cursorScope, openCursor, sealCursor } from '../http/cursor.ts';
 import type { AppEnv } from '../http/env.ts';
 import { successEnvelope } from '../http/envelope.ts';
-import { ApiError, serviceUnavailable } from '../http/errors.ts';
+import { ApiError, rateLimited, serviceUnavailable } from '../http/errors.ts';
 import { httpStatusCode, storedCount } from '../http/integers.ts';
 import { admit } from '../http/middleware/admit.ts';
 import { jsonBody } from '../http/middleware/json-body.ts';
@@ -20,6 +20,7 @@ import { validateBody, validateQuery } from '../http/middleware/validate.ts';
 import { pageSize } from '../http/query.ts';
 import { isoDateTime } from '../lib/date-time.ts';
 import { excerpt } from '../lib/excerpt.ts';
+import { takeRateLimit } from '../lib/rate-limit.ts';
 import { secretBox } from '../lib/secret-box.ts';
 import { describe } from '../openapi/describe.ts';
 import { refusalOf, webhookIdFrom } from '../webhooks/refusals.ts';
@@ -71,6 +72,8 @@ const deliveryDetail = z
   .object({
     ...deliveryResource.def.shape,
     payload: deliveryPayload,
+    attemptCount: storedCount(),
+    attemptsBefore: z.nullable(storedCount().check(z.minimum(2))),
     attemptLog: z.array(
       z.object({
         number: storedCount().check(z.minimum(1)),
@@ -93,8 +96,38 @@ const listQuery = z.strictObject({
   ),
 });
 
+/** Attempts a delivery's detail shows at once; attemptsBefore pages back through the rest. */
+const MAX_ATTEMPTS_SHOWN = 50;
+
+const attemptNumberError = 'Must be an attempt number from 2 to 2147483647 (a previous attemptsBefore)';
+const detailQuery = z.strictObject({
+  attemptsBefore: z.optional(
+    z.pipe(
+      z.pipe(
+        z.string('Expected an integer').check(z.regex(/^\d{1,10}$/, attemptNumberError)),
+        z.transform((text) => Number(text)),
+      ),
+      z
+        .int()
+        .check(
+          z.minimum(2, attemptNumberError),
+          z.maximum(2_147_483_647, attemptNumberError),
+          z.meta({ description: 'Only attempts numbered below this: the previous page’s attemptsBefore' }),
+        ),
+    ),
+  ),
+});
+
 const recoverBody = z.strictObject({
   since: isoDateTime('Must be an ISO 8601 date-time'),
+  limit: z.optional(
+    z
+      .int('Expected an integer')
+      .check(z.minimum(1, 'Must be at least 1'), z.maximum(MAX_RECOVER, `Must be at most ${MAX_RECOVER}`)),
+  ),
+  cursor: z.optional(
+    z.string('Expected a cursor from nextCursor').check(z.maxLength(1024, 'Is not a cursor this API issued')),
+  ),
   statuses: z.optional(
     z
       .array(z.enum(['failed', 'skipped'], { error: 'Must be failed or skipped' }))
@@ -118,6 +151,35 @@ function located(result: { found: boolean; reachable: boolean }, webhookId: stri
   if (!result.reachable) throw refusalOf({ kind: 'forbidden' }, webhookId);
 }
 
+/**
+ * 429 past the replay limit: sending one delivery again, or testing one webhook, at most so many times a
+ * minute whatever keys ask (each adds a request to the receiver and a row to the log). Counted per
+ * resource within the account, so another account can never spend it.
+ */
+async function limitReplays(c: Context<AppEnv>, what: 'redeliver' | 'test', id: string): Promise<void> {
+  const rule = readConfig(c.env).delivery.replays;
+  const verdict = await takeRateLimit(c.env.REPLAY_RATE_LIMITER, `${what}:${c.get('apiKey').accountId}:${id}`, rule);
+  if (verdict.allowed) return;
+  const noun = what === 'redeliver' ? 'redelivers of this delivery' : 'tests of this webhook';
+  throw rateLimited(
+    `Too many ${noun} (${rule.limit} a minute); retry in ${verdict.retryAfterSeconds} s`,
+    verdict.retryAfterSeconds,
+    rule,
+  );
+}
+
+/** 409: recover into an open circuit would have every delivery skipped again at its claim. */
+function circuitOpen(c: Context<AppEnv>, openedAt: string): ApiError {
+  const coolDown = readConfig(c.env).delivery.circuitCoolDownSeconds;
+  const nextProbeAt = new Date(Math.max(Date.now(), Date.parse(openedAt) + coolDown * 1000)).toISOString();
+  return new ApiError(
+    'CIRCUIT_OPEN',
+    `The webhook’s circuit is open since ${openedAt}; recover would only skip its deliveries again. ` +
+      'Fix the endpoint, then POST /webhooks/{id}/reset-circuit and recover',
+    { details: { openedAt, nextProbeAt } },
+  );
+}
+
 function deliveryNotFound(id: string): ApiError {
   return new ApiError('RESOURCE_NOT_FOUND', 'Delivery not found', {
     details: { resourceType: 'Delivery', resourceId: excerpt(id) },
@@ -125,8 +187,16 @@ function deliveryNotFound(id: string): ApiError {
 }
 
 function toDeliveryDetail(delivery: DeliveryDetail) {
-  const { payloadEvent, attemptLog, ...rest } = delivery;
-  return { ...rest, payload: JSON.parse(deliveryBody(delivery.id, payloadEvent)) as unknown, attemptLog };
+  const { payloadEvent, attemptLog, attemptCount, ...rest } = delivery;
+  // Attempts are numbered from 1 with no gaps: older ones remain when the page's oldest is above 1.
+  const oldest = attemptLog[0]?.number;
+  return {
+    ...rest,
+    payload: JSON.parse(deliveryBody(delivery.id, payloadEvent)) as unknown,
+    attemptCount,
+    attemptsBefore: oldest !== undefined && oldest > 1 ? oldest : null,
+    attemptLog,
+  };
 }
 
 /** Puts restarted deliveries on the queue; what could not be queued is marked so (recover takes it again). */
@@ -167,7 +237,7 @@ deliveries.post(
     description:
       'Sent synchronously, bypassing the queue and the circuit, and not counted in consecutiveFailures; recorded in ' +
       'the delivery log. A failing endpoint is success: false with a message saying why. The webhook must be ' +
-      'subscribed to PING.',
+      'subscribed to PING. At most 10 tests of one webhook a minute (429 with Retry-After).',
     tags: TAGS,
     params: ID_PARAM,
     responses: { 200: { description: 'What the endpoint answered', data: testResult } },
@@ -176,6 +246,7 @@ deliveries.post(
   admit({ scope: 'write:webhooks', rateLimit: 'write' }),
   async (c) => {
     const webhookId = webhookIdFrom(c.req.param('id'));
+    await limitReplays(c, 'test', webhookId);
     const db = c.get('db')();
     const found = await findTestTarget(db, logTarget(c, webhookId));
     located(found, webhookId);
@@ -203,6 +274,7 @@ deliveries.post(
       headers: await openHeaders(secrets, webhook.headers),
       timeoutMs: webhook.timeoutMs,
       allowPrivateTargets: readConfig(c.env).delivery.allowPrivateTargets,
+      serviceHostnames: readConfig(c.env).delivery.serviceHostnames,
     });
     const accountId = c.get('apiKey').accountId;
     try {
@@ -267,18 +339,27 @@ deliveries.get(
   '/:id/deliveries/:deliveryId',
   describe({
     operationId: 'getDelivery',
-    summary: 'Get a delivery, its payload and every attempt',
+    summary: 'Get a delivery, its payload and its newest attempts',
+    description:
+      `The newest ${MAX_ATTEMPTS_SHOWN} attempts at most, oldest of them first, and \`attemptCount\` (all of them). ` +
+      'When older ones remain, `attemptsBefore` is set: send it back as the `attemptsBefore` query parameter for ' +
+      'the page before.',
     tags: TAGS,
     params: { ...ID_PARAM, deliveryId: 'The delivery id, the webhook-id header it was sent with' },
     responses: { 200: { description: 'The delivery', data: deliveryDetail } },
     errors: ['RESOURCE_NOT_FOUND', 'RESOURCE_ACCESS_DENIED'],
   }),
   admit({ scope: 'read:webhooks', rateLimit: 'read' }),
+  validateQuery(detailQuery),
   async (c) => {
     const webhookId = webhookIdFrom(c.req.param('id'));
     const deliveryId = c.req.param('deliveryId');
     if (!UUID_PATTERN.test(deliveryId)) throw deliveryNotFound(deliveryId);
-    const found = await findDelivery(c.get('db')(), logTarget(c, webhookId), deliveryId.toLowerCase());
+    const { attemptsBefore } = c.req.valid('query');
+    const found = await findDelivery(c.get('db')(), logTarget(c, webhookId), deliveryId.toLowerCase(), {
+      limit: MAX_ATTEMPTS_SHOWN,
+      ...(attemptsBefore !== undefined ? { before: attemptsBefore } : {}),
+    });
     located(found, webhookId);
     if (!found.delivery) throw deliveryNotFound(deliveryId);
     return c.json(successEnvelope(toDeliveryDetail(found.delivery)));
@@ -290,7 +371,9 @@ deliveries.post(
   describe({
     operationId: 'redeliver',
     summary: 'Send a delivery again',
-    description: 'The same delivery id (receivers deduplicate on it), a new series of attempts, starting now.',
+    description:
+      'The same delivery id (receivers deduplicate on it), a new series of attempts, starting now. At most 10 ' +
+      'redelivers of one delivery a minute (429 with Retry-After).',
     tags: TAGS,
     params: { ...ID_PARAM, deliveryId: 'The delivery id' },
     responses: {
@@ -303,6 +386,7 @@ deliveries.post(
     const webhookId = webhookIdFrom(c.req.param('id'));
     const deliveryId = c.req.param('deliveryId');
     if (!UUID_PATTERN.test(deliveryId)) throw deliveryNotFound(deliveryId);
+    await limitReplays(c, 'redeliver', deliveryId.toLowerCase());
     const db = c.get('db')();
     const result = await restartDeliveries(db, logTarget(c, webhookId), { deliveryId: deliveryId.toLowerCase() });
     located(result, webhookId);
@@ -318,14 +402,21 @@ deliveries.post(
     operationId: 'recoverDeliveries',
     summary: 'Send again every failed or skipped delivery since a time',
     description:
-      `Each as a new series of attempts, oldest first; at most ${MAX_RECOVER} per call (call again for more). ` +
-      'Test deliveries are left out; redeliver one by its id.',
+      `Each as a new series of attempts, oldest first; at most \`limit\` (default and most ${MAX_RECOVER}) per call: ` +
+      'send `nextCursor` back as `cursor` (with the same since and statuses) for the ones after them. Test ' +
+      'deliveries are left out; redeliver one by its id. Refused (409) while the circuit is open.',
     tags: TAGS,
     params: ID_PARAM,
     responses: {
-      202: { description: 'Queued', data: z.object({ count: z.int().check(z.minimum(0), z.maximum(MAX_RECOVER)) }) },
+      202: {
+        description: 'Queued',
+        data: z.object({
+          count: z.int().check(z.minimum(0), z.maximum(MAX_RECOVER)),
+          nextCursor: z.nullable(z.string()),
+        }),
+      },
     },
-    errors: ['RESOURCE_NOT_FOUND', 'RESOURCE_ACCESS_DENIED', 'SERVICE_UNAVAILABLE'],
+    errors: ['RESOURCE_NOT_FOUND', 'RESOURCE_ACCESS_DENIED', 'CIRCUIT_OPEN', 'SERVICE_UNAVAILABLE'],
   }),
   admit({ scope: 'write:webhooks', rateLimit: 'write' }),
   jsonBody(1024),
@@ -334,14 +425,26 @@ deliveries.post(
     const webhookId = webhookIdFrom(c.req.param('id'));
     const body = c.req.valid('json');
     const statuses: DeliveryStatus[] = body.statuses ?? ['failed', 'skipped'];
+    const since = new Date(body.since).toISOString();
+    const limit = body.limit ?? MAX_RECOVER;
+    const secrets = secretBox(c.env.ENCRYPTION_KEYS);
+    const scope = cursorScope('recover', c.get('apiKey').id, [webhookId, since, [...statuses].sort()]);
+    const after = body.cursor === undefined ? undefined : await openCursor(secrets, scope, body.cursor, 'body');
     const db = c.get('db')();
     const result = await restartDeliveries(db, logTarget(c, webhookId), {
-      since: new Date(body.since).toISOString(),
+      since,
       statuses,
-      limit: MAX_RECOVER,
+      limit,
+      ...(after ? { after } : {}),
     });
     located(result, webhookId);
+    if (result.circuitOpenedAt !== null) throw circuitOpen(c, result.circuitOpenedAt);
     await enqueue(c, db, result.restarted);
-    return c.json(successEnvelope({ count: result.restarted.length }), 202);
+    const last = result.restarted.at(-1);
+    const nextCursor =
+      result.restarted.length === limit && last
+        ? await sealCursor(secrets, scope, { createdAt: last.position, id: last.id })
+        : null;
+    return c.json(successEnvelope({ count: result.restarted.length, nextCursor }), 202);
   },
 );

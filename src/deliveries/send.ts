@@ -1,7 +1,8 @@
 // One attempt: the request a receiver gets, and what came of it. Never throws: every way an attempt can
 // go wrong ends as a failed outcome with a message that says why, for the log and the test endpoint.
 import type { CustomHeader } from '../webhooks/schema.ts';
-import { checkWebhookUrl } from '../webhooks/url-policy.ts';
+import { checkWebhookUrl, selfTargetProblem } from '../webhooks/url-policy.ts';
+import { redactHeaderValues } from './redact.ts';
 import { parseRetryAfter } from './retry-schedule.ts';
 import { signatureHeader } from './signature.ts';
 
@@ -19,6 +20,8 @@ export interface DeliveryRequest {
   timeoutMs: number;
   /** Dev and tests only (DELIVERY_ALLOW_PRIVATE_TARGETS): loopback receivers. */
   allowPrivateTargets: boolean;
+  /** This service's own hostnames (config SERVICE_HOSTNAMES): a delivery to itself would loop. */
+  serviceHostnames: readonly string[];
 }
 
 export type FailureKind = 'status' | 'redirect' | 'gone' | 'timeout' | 'network' | 'target' | 'header';
@@ -36,15 +39,23 @@ export interface AttemptOutcome {
 }
 
 /** Why the webhook's URL may not be sent to now, or undefined when it may. */
-export function targetProblem(url: string, allowPrivateTargets: boolean): string | undefined {
+export function targetProblem(
+  url: string,
+  allowPrivateTargets: boolean,
+  serviceHostnames: readonly string[],
+): string | undefined {
   const check = checkWebhookUrl(url);
   if (!check.ok) return `target not allowed: ${check.problem}`;
   if (check.loopback && !allowPrivateTargets) return 'target not allowed: loopback addresses are never sent to';
-  return undefined;
+  const self = selfTargetProblem(check.url, serviceHostnames);
+  return self === undefined ? undefined : `target not allowed: ${self}`;
 }
 
-/** At most EXCERPT_BYTES of the body, then the rest is left unread. */
-async function excerptOf(response: Response): Promise<string | null> {
+/**
+ * At most EXCERPT_BYTES of the body, then the rest is left unread; the webhook's custom header values
+ * redacted from it (redact.ts).
+ */
+async function excerptOf(response: Response, headers: readonly CustomHeader[]): Promise<string | null> {
   if (!response.body) return null;
   const reader = response.body.getReader();
   const chunks: Uint8Array[] = [];
@@ -70,7 +81,12 @@ async function excerptOf(response: Response): Promise<string | null> {
     if (offset >= bytes.length) break;
   }
   // Postgres text cannot hold U+0000: a receiver answering with one must not make the attempt unrecordable.
-  return new TextDecoder().decode(bytes).replaceAll('\u0000', '\uFFFD');
+  const text = new TextDecoder().decode(bytes).replaceAll('\u0000', '\uFFFD');
+  return redactHeaderValues(
+    text,
+    headers.map((header) => header.value),
+    size >= EXCERPT_BYTES,
+  );
 }
 
 function failed(
@@ -92,7 +108,7 @@ function failed(
 
 export async function sendDelivery(request: DeliveryRequest): Promise<AttemptOutcome> {
   const started = Date.now();
-  const refused = targetProblem(request.url, request.allowPrivateTargets);
+  const refused = targetProblem(request.url, request.allowPrivateTargets, request.serviceHostnames);
   if (refused) return failed('target', refused, started);
 
   const headers = new Headers();
@@ -122,7 +138,7 @@ export async function sendDelivery(request: DeliveryRequest): Promise<AttemptOut
     }
     return failed('network', 'could not connect (refused, unreachable or reset)', started);
   }
-  const responseExcerpt = await excerptOf(response);
+  const responseExcerpt = await excerptOf(response, request.headers);
   const httpStatus = response.status;
   const durationMs = Date.now() - started;
   if (httpStatus >= 200 && httpStatus < 300) {

@@ -18,15 +18,25 @@ export function sealCursor(secrets: SecretBox, scope: string, at: Position): Pro
   return secrets.seal(JSON.stringify([at.createdAt, at.id]), scope);
 }
 
-/** The position a cursor names; a 400 at `query.cursor` when it is not one issued for this scope. */
-export async function openCursor(secrets: SecretBox, scope: string, cursor: string): Promise<Position> {
+/** The position a cursor names; a 400 at `query.cursor` (or the body's `cursor`) when it is not one issued for this scope. */
+export async function openCursor(
+  secrets: SecretBox,
+  scope: string,
+  cursor: string,
+  sentIn: 'query' | 'body' = 'query',
+): Promise<Position> {
   try {
     const [createdAt, id] = JSON.parse(await secrets.open(cursor, scope)) as [unknown, unknown];
     if (typeof createdAt === 'string' && typeof id === 'string') return { createdAt, id };
   } catch {}
-  throw new ApiError('VALIDATION_ERROR', 'Query is invalid (1 issue)', {
+  throw new ApiError('VALIDATION_ERROR', `${sentIn === 'query' ? 'Query' : 'Request body'} is invalid (1 issue)`, {
     details: {
-      issues: [{ path: 'query.cursor', message: 'Is not a cursor this API issued for this key and these filters' }],
+      issues: [
+        {
+          path: sentIn === 'query' ? 'query.cursor' : 'cursor',
+          message: 'Is not a cursor this API issued for this key and these filters',
+        },
+      ],
     },
   });
 }

@@ -73,6 +73,16 @@ export const ERRORS = {
     description: 'A concurrent change collided in a way a retry resolves',
     details: nothing,
   },
+  CIRCUIT_OPEN: {
+    status: 409,
+    description:
+      'The webhook’s circuit is open: recover would only have its deliveries skipped again; nothing was queued. ' +
+      'details.openedAt, and details.nextProbeAt (when one delivery may go through as a probe); reset-circuit first',
+    details: z.object({
+      openedAt: z.string().check(z.meta({ format: 'date-time' })),
+      nextProbeAt: z.string().check(z.meta({ format: 'date-time' })),
+    }),
+  },
   PRECONDITION_FAILED: {
     status: 412,
     description: 'If-Match named a revision that is no longer current (details.currentETag); nothing changed',
@@ -111,6 +121,13 @@ export const ERRORS = {
       limit: z.int().check(z.minimum(1), z.maximum(1_000_000)),
       periodSeconds: z.int().check(z.minimum(1), z.maximum(86_400)),
     }),
+  },
+  DELIVERY_LOOP_REFUSED: {
+    status: 400,
+    description:
+      'The request carries webhook-id and webhook-signature: one of this service’s own deliveries, come back to ' +
+      'its API (a webhook pointed at the service, directly or through a proxy); nothing was read or changed',
+    details: nothing,
   },
   INTERNAL_ERROR: {
     status: 500,

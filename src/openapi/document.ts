@@ -14,8 +14,8 @@ import { DELIVERY_HEADERS, RECEIVING_TAG, webhooksSection } from './webhooks-sec
 
 type JsonSchema = Record<string, unknown>;
 
-/** Errors any operation can answer with. */
-const ALWAYS: ErrorCode[] = ['INTERNAL_ERROR'];
+/** Errors any operation can answer with (the loop guard runs before every route: app.ts). */
+const ALWAYS: ErrorCode[] = ['DELIVERY_LOOP_REFUSED', 'INTERNAL_ERROR'];
 
 const schemaRef = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const headerRef = (name: string) => ({ $ref: `#/components/headers/${name}` });

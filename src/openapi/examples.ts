@@ -135,6 +135,8 @@ export const OPERATION_EXAMPLES: Record<string, OperationExamples> = {
           companyId: COMPANY_ID,
           data: EVENT_DATA_EXAMPLES.INTERVIEW_COMPLETED,
         },
+        attemptCount: 2,
+        attemptsBefore: null,
         attemptLog: [
           {
             number: 1,
@@ -159,7 +161,7 @@ export const OPERATION_EXAMPLES: Record<string, OperationExamples> = {
   redeliver: { responses: { 202: { deliveryId: DELIVERY_ID, status: 'pending' } } },
   recoverDeliveries: {
     request: { since: '2026-11-27T09:00:00.000Z', statuses: ['failed', 'skipped'] },
-    responses: { 202: { count: 3 } },
+    responses: { 202: { count: 3, nextCursor: null } },
   },
   publishEvent: {
     request: {
@@ -222,6 +224,18 @@ export const ERROR_EXAMPLES: { [C in ErrorCode]: { message: string; details: Err
   PING_NOT_SUBSCRIBED: {
     message: 'The webhook is not subscribed to PING; add it to events to test it',
     details: { events: ['INTERVIEW_COMPLETED'] },
+  },
+  CIRCUIT_OPEN: {
+    message:
+      'The webhook’s circuit is open since 2026-11-27T09:56:26.381Z; recover would only skip its deliveries again. ' +
+      'Fix the endpoint, then POST /webhooks/{id}/reset-circuit and recover',
+    details: { openedAt: '2026-11-27T09:56:26.381Z', nextProbeAt: '2026-11-27T10:56:26.381Z' },
+  },
+  DELIVERY_LOOP_REFUSED: {
+    message:
+      'This request carries webhook-id and webhook-signature: it is a webhook delivery from this service, which is ' +
+      'never acted on; point the webhook at your own endpoint',
+    details: {},
   },
   RATE_LIMITED: {
     message: 'Too many webhook creations with this API key; retry in 60 s',

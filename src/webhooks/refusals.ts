@@ -26,6 +26,20 @@ export function refusalOf(outcome: Exclude<Targeted<unknown>, { kind: 'done' }>,
       return new ApiError('RESOURCE_ACCESS_DENIED', 'Access denied to this webhook configuration', {
         details: { resourceType: 'WebhookConfig', resourceId: id },
       });
+    case 'headers-required':
+      return new ApiError('VALIDATION_ERROR', 'Request body is invalid (1 issue)', {
+        details: {
+          issues: [
+            {
+              path: 'headers',
+              message:
+                `Required when url moves to another origin: the webhook has custom headers ` +
+                `(${excerpt(outcome.headerNames.join(', '))}) whose values would go to the new host. Send them again ` +
+                'with their values, or [] to drop them',
+            },
+          ],
+        },
+      });
     case 'precondition-failed':
       return new ApiError(
         'PRECONDITION_FAILED',

@@ -32,6 +32,7 @@ import {
   rotateSecretSchema,
   updateWebhookSchema,
 } from './schema.ts';
+import { refuseSelfTarget } from './self-target.ts';
 import {
   deleteWebhook,
   findWebhook,
@@ -104,8 +105,9 @@ webhooks.post(
   jsonBody(MAX_BODY_BYTES),
   validateBody(createWebhookSchema),
   idempotencyKey(),
-  async (c) =>
-    idempotentResponse(
+  async (c) => {
+    refuseSelfTarget(c, c.req.valid('json').url);
+    return idempotentResponse(
       c,
       await createWebhook({
         db: c.get('db')(),
@@ -116,7 +118,8 @@ webhooks.post(
         requestId: c.get('requestId'),
         idempotency: c.get('idempotency'),
       }),
-    ),
+    );
+  },
 );
 
 const webhookList = z.object({
@@ -190,7 +193,8 @@ webhooks.patch(
     operationId: 'updateWebhook',
     summary: 'Update a webhook',
     description:
-      'Changes only the fields sent, under the create rules. `headers` replaces the whole list; `companyId` cannot change.',
+      'Changes only the fields sent, under the create rules. `headers` replaces the whole list; `companyId` cannot ' +
+      'change. A `url` on another origin needs `headers` in the same body (the values again, or []): 400 otherwise.',
     tags: TAGS,
     params: ID_PARAM,
     headers: IF_MATCH,
@@ -202,6 +206,7 @@ webhooks.patch(
   validateBody(updateWebhookSchema),
   async (c) => {
     const id = webhookIdFrom(c.req.param('id'));
+    refuseSelfTarget(c, c.req.valid('json').url);
     const changes = await changesFrom(c.req.valid('json'), id, secretsOf(c));
     const target = { reader: readerOf(c), id, ifMatch: acceptedRevisions(c.req.header('If-Match')) };
     return webhookResponse(c, acted(await updateWebhook(c.get('db')(), target, changes, new Date()), id));

@@ -166,7 +166,9 @@ export type Targeted<T> =
   | { kind: 'done'; value: T }
   | { kind: 'not-found' }
   | { kind: 'forbidden' }
-  | { kind: 'precondition-failed'; revision: number };
+  | { kind: 'precondition-failed'; revision: number }
+  /** A PATCH moving the URL to another origin without sending `headers`: the stored values stay behind. */
+  | { kind: 'headers-required'; headerNames: string[] };
 
 export async function findWebhook(db: Database, reader: Reader, id: string): Promise<Targeted<StoredWebhook>> {
   const result = await db.execute<RawWebhook & { reachable: boolean }>(sql`
@@ -251,7 +253,7 @@ async function targetedWrite<T>(
   write: (guard: SQL) => SQL,
   map: (done: Record<string, unknown>) => T,
   extra: SQL[] = [],
-  { retryConflicts = true }: { retryConflicts?: boolean } = {},
+  { retryConflicts = true, blocked }: { retryConflicts?: boolean; blocked?: SQL } = {},
 ): Promise<Targeted<T>> {
   const guard = sql`${reachable(reader, sql`target`)}${
     ifMatch === undefined ? sql`` : sql` and w.revision = any(${sql.param(ifMatch)}::int[])`
@@ -260,25 +262,30 @@ async function targetedWrite<T>(
     with target as (
       -- Locked first: a concurrent write is waited for, and this one then sees the webhook as it is now
       -- (or gone), so a lost race is a 404 or a true 412, never a 412 about a stale revision.
-      select id, company_id, api_key_id, revision from ${webhooks}
+      select id, company_id, api_key_id, revision, url, header_names from ${webhooks}
       where id = ${id}::uuid and account_id = ${reader.accountId}::uuid
       for update
-    ), done as (${write(guard)})${extra.length > 0 ? sql`, ${sql.join(extra, sql`, `)}` : sql``}
+    ), done as (${write(blocked ? sql`${guard} and not (${blocked})` : guard)})${
+      extra.length > 0 ? sql`, ${sql.join(extra, sql`, `)}` : sql``
+    }
     select exists (select 1 from target) as found,
       coalesce((select ${reachable(reader, sql`target`)} from target), false) as reachable,
       (select revision from target) as revision,
+      ${blocked ? sql`(select header_names from target where ${blocked})` : sql`null::text[]`} as blocked_by,
       (select row_to_json(done) from done) as done`;
   const run = () =>
     db.execute<{
       found: boolean;
       reachable: boolean;
       revision: number | null;
+      blocked_by: string[] | null;
       done: Record<string, unknown> | string | null;
     }>(statement);
   const result = retryConflicts ? await retryingConflicts(run) : await run();
   const row = result.rows[0];
   if (!row?.found) return { kind: 'not-found' };
   if (!row.reachable) return { kind: 'forbidden' };
+  if (row.done === null && row.blocked_by !== null) return { kind: 'headers-required', headerNames: row.blocked_by };
   if (row.done === null) return { kind: 'precondition-failed', revision: row.revision ?? 0 };
   return { kind: 'done', value: map(fromJson(row.done)) };
 }
@@ -319,6 +326,13 @@ export function updateWebhook(
   changes: WebhookChanges,
   updatedAt: Date,
 ): Promise<Targeted<StoredWebhook>> {
+  // Custom headers often carry the receiver's credentials: they follow the URL to another origin only
+  // when the PATCH sends them again (or [] to drop them), never by default.
+  const blocked =
+    changes.url !== undefined && changes.headers === undefined
+      ? sql`(cardinality(target.header_names) > 0
+          and substring(target.url from '^[a-z]+://[^/?#]+') is distinct from ${new URL(changes.url).origin})`
+      : undefined;
   return targetedWrite(
     db,
     target,
@@ -326,6 +340,7 @@ export function updateWebhook(
       where w.id = target.id and ${guard} ${returnResource}`,
     (done) => fromRaw(done as unknown as RawWebhook),
     changes.isActive === false ? [cancelPendingCte(target.id, sql`select 1 from done`)] : [],
+    blocked ? { blocked } : {},
   );
 }
 

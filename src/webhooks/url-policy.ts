@@ -65,3 +65,26 @@ export function checkWebhookUrl(value: string): UrlCheck {
   }
   return { ok: true, url, loopback: kind === 'loopback' };
 }
+
+/** Every *.workers.dev host is a Worker, this service's own deployment among them: never a webhook target. */
+const WORKERS_DEV = 'workers.dev';
+
+/**
+ * Why `url` is this service itself, or undefined when it is not: a webhook pointed at the API would
+ * make each delivery an API call (a redeliver or a test calling itself, for ever). `ownHosts` are
+ * host[:port] forms (the request's own origin, compared with its port); `ownHostnames` the configured
+ * public names, any port. Names compare lowercase, without a trailing dot.
+ */
+export function selfTargetProblem(url: URL, ownHostnames: readonly string[], ownHosts: readonly string[] = []) {
+  const bare = (name: string) => name.toLowerCase().replace(/\.$/, '');
+  const hostname = bare(url.hostname);
+  const host = url.port === '' ? hostname : `${hostname}:${url.port}`;
+  const isSelf =
+    hostname === WORKERS_DEV ||
+    hostname.endsWith(`.${WORKERS_DEV}`) ||
+    ownHostnames.some((own) => bare(own) === hostname) ||
+    ownHosts.some((own) => bare(own) === host);
+  return isSelf
+    ? `Host ${excerpt(hostname)} is this webhooks service itself; a webhook must point at your own endpoint`
+    : undefined;
+}

@@ -45,8 +45,11 @@ export function advice(error: ApiError): string {
       return error.details.allowedMethods.join(', ');
     case 'NOT_FOUND':
       return error.details.didYouMean ?? 'no such route';
+    case 'CIRCUIT_OPEN':
+      return `next probe at ${error.details.nextProbeAt}`;
     case 'INVALID_JSON':
     case 'UNAUTHORIZED':
+    case 'DELIVERY_LOOP_REFUSED':
     case 'INTERNAL_ERROR':
       return error.message;
     default: {

@@ -55,7 +55,9 @@ export async function storeEvent(db: Database, event: PublishedEvent): Promise<b
  *
  * Who receives it: an active webhook of the account subscribed to the type, whose company is the
  * event's, or which has no company and whose creating key reaches the event's company now (revoking
- * the key later does not silence it). An event without a company reaches only webhooks without one.
+ * the key later does not silence it). An event without a company reaches only webhooks without one
+ * whose creating key reaches every company: a key limited to some companies never sees one otherwise,
+ * so its webhooks do not either (least privilege; README "Who gets an event").
  */
 export function fanOut(db: Database, event: PublishedEvent): Promise<{ id: string; series: number }[]> {
   return fanOutFrom(db, sql`${eventRow(event, sql`now()`)} returning account_id, id, company_id, type`, event);
@@ -84,11 +86,10 @@ async function fanOutFrom(db: Database, newEvent: SQL, key: StoredEventKey): Pro
       select w.id as webhook_id from ${webhooks} w join new_event e on w.account_id = e.account_id
       where w.is_active and e.type = any(w.events) and (
         w.company_id = e.company_id
-        or (w.company_id is null and (
-          e.company_id is null
-          or exists (
-            select 1 from api_keys k where k.id = w.api_key_id and (k.all_companies
-              or exists (select 1 from api_key_companies g where g.api_key_id = k.id and g.company_id = e.company_id))))))
+        or (w.company_id is null and exists (
+          select 1 from api_keys k where k.id = w.api_key_id and (k.all_companies
+            or (e.company_id is not null
+              and exists (select 1 from api_key_companies g where g.api_key_id = k.id and g.company_id = e.company_id))))))
     ), inserted as (
       insert into ${deliveries} (id, account_id, webhook_id, event_id, event_type)
       select gen_random_uuid(), e.account_id, t.webhook_id, e.id, e.type

@@ -45,7 +45,7 @@ type Located<T> = { found: boolean; reachable: boolean } & T;
  * query. `forWrite`, for a statement that changes its deliveries, locks it first (lock order, above).
  */
 const target = (log: LogTarget, forWrite = false) => sql`target as ${forWrite ? sql`materialized ` : sql``}(
-  select w.id, ${log.reachable} as reachable from ${webhooks} w
+  select w.id, w.circuit_opened_at, ${log.reachable} as reachable from ${webhooks} w
   where w.id = ${log.webhookId}::uuid and w.account_id = ${log.accountId}::uuid${forWrite ? sql` for no key update` : sql``}
 )`;
 const located = sql`exists (select 1 from target) as found, coalesce((select reachable from target), false) as reachable`;
@@ -94,15 +94,24 @@ export interface AttemptRow {
 
 export interface DeliveryDetail extends DeliveryRow {
   payloadEvent: EventForDelivery;
+  /** The newest `limit` attempts numbered below `before`, oldest of them first. */
   attemptLog: AttemptRow[];
+  /** Every attempt the delivery has had logged. */
+  attemptCount: number;
 }
 
-/** One delivery of the webhook, its event and every attempt: one statement with the access check. */
+/**
+ * One delivery of the webhook, its event and a page of its attempts (the newest `limit` numbered
+ * below `before`, when given): one statement with the access check. A delivery sent again and again
+ * has as many attempts; the page keeps the answer bounded.
+ */
 export async function findDelivery(
   db: Database,
   log: LogTarget,
   deliveryId: string,
+  attempts: { limit: number; before?: number },
 ): Promise<Located<{ delivery: DeliveryDetail | null }>> {
+  const before = attempts.before === undefined ? sql`` : sql`and a.number < ${attempts.before}::int`;
   const result = await db.execute<Located<{ delivery: string | DeliveryDetail | null }>>(sql`
     with ${target(log)}, found_delivery as (
       select ${DELIVERY_COLUMNS},
@@ -111,7 +120,9 @@ export async function findDelivery(
         coalesce((select json_agg(json_build_object('number', a.number, 'startedAt', ${iso(sql`a.started_at`)},
             'httpStatus', a.http_status, 'durationMs', a.duration_ms, 'error', a.error,
             'responseExcerpt', a.response_excerpt) order by a.number)
-          from ${deliveryAttempts} a where a.delivery_id = d.id), '[]'::json) as "attemptLog"
+          from (select * from ${deliveryAttempts} a where a.delivery_id = d.id ${before}
+            order by a.number desc limit ${attempts.limit}::int) a), '[]'::json) as "attemptLog",
+        (select count(*) from ${deliveryAttempts} a where a.delivery_id = d.id)::int as "attemptCount"
       from ${deliveries} d join ${events} e on e.account_id = d.account_id and e.id = d.event_id
       where d.id = ${deliveryId}::uuid and d.webhook_id = (select id from target where reachable)
     )
@@ -119,6 +130,24 @@ export async function findDelivery(
   const row = result.rows[0] ?? { found: false, reachable: false, delivery: null };
   return { found: row.found, reachable: row.reachable, delivery: fromJson(row.delivery) };
 }
+
+/** A delivery restarted as a new series: what its message carries, and where it sits in recover's order. */
+export interface Restarted {
+  id: string;
+  series: number;
+  position: string;
+}
+
+/** Recover's choice: the statuses asked for, created since then, after a position, at most `limit`. */
+export interface RecoverSelection {
+  since: string;
+  statuses: DeliveryStatus[];
+  limit: number;
+  after?: DeliveryPosition;
+}
+
+/** A pending first series never marked queued, this old, has lost its message (events.ts's sweep agrees). */
+const STRANDED_AFTER = sql`interval '15 minutes'`;
 
 /**
  * Starts a new series of attempts for deliveries of the webhook: the same delivery ids, pending again,
@@ -128,38 +157,52 @@ export async function findDelivery(
 export async function restartDeliveries(
   db: Database,
   log: LogTarget,
-  which: { deliveryId: string } | { since: string; statuses: DeliveryStatus[]; limit: number },
-): Promise<Located<{ restarted: { id: string; series: number }[] }>> {
+  which: { deliveryId: string } | RecoverSelection,
+): Promise<Located<{ restarted: Restarted[]; circuitOpenedAt: string | null }>> {
   let selection: SQL;
   if ('deliveryId' in which) {
     selection = sql`d.id = ${which.deliveryId}::uuid`;
   } else {
     // Recover takes the statuses asked for, and what an earlier recover marked but could not queue
-    // (enqueued_at null); never test deliveries: a PING is sent again only when asked for by id.
+    // (enqueued_at null on a restarted series); never test deliveries: a PING is sent again only when
+    // asked for by id. A first series not marked queued is the fan-out's: its message may be on the
+    // queue already (sent, then the mark failed), so only the sweep's age makes it recover's.
     const recoverable = (row: SQL) => sql`not ${row}.is_test
       and (${row}.status = any(${sql.param(which.statuses)}::delivery_status[])
-        or (${row}.status = 'pending' and ${row}.enqueued_at is null))`;
+        or (${row}.status = 'pending' and ${row}.enqueued_at is null
+          and (${row}.series > 1 or ${row}.created_at < now() - ${STRANDED_AFTER})))`;
+    const after = which.after
+      ? sql`and (r.created_at, r.id) > (${which.after.createdAt}::timestamptz, ${which.after.id}::uuid)`
+      : sql``;
     // Checked again on the row itself: the subquery reads the statement's snapshot, from before the wait
     // for the webhook's lock, and only conditions on d are checked against a row changed meanwhile (one
     // that just succeeded, say). A delivery whose attempt is in flight is not taken either.
+    // Never into an open circuit: every delivery would be claimed only to be skipped again (routes.ts 409).
     selection = sql`d.id in (select r.id from ${deliveries} r
         where r.webhook_id = (select id from target where reachable) and ${recoverable(sql`r`)}
-          and r.created_at >= ${which.since}::timestamptz
-        order by r.created_at limit ${which.limit}::int)
-      and ${recoverable(sql`d`)} and (d.locked_until is null or d.locked_until < now())`;
+          and r.created_at >= ${which.since}::timestamptz ${after}
+        order by r.created_at, r.id limit ${which.limit}::int)
+      and ${recoverable(sql`d`)} and (d.locked_until is null or d.locked_until < now())
+      and (select circuit_opened_at from target) is null`;
   }
   const result = await retryingConflicts(() =>
-    db.execute<Located<{ restarted: string | { id: string; series: number }[] }>>(sql`
+    db.execute<Located<{ restarted: string | Restarted[]; circuitOpenedAt: string | null }>>(sql`
     with ${target(log, true)}, restarted as (
       update ${deliveries} d set status = 'pending', series = d.series + 1, series_attempts = 0,
         next_attempt_at = now(), enqueued_at = now()
       where d.webhook_id = (select id from target where reachable) and ${selection}
-      returning d.id, d.series
+      returning d.id, d.series, d.created_at::text as position
     )
-    select ${located}, coalesce((select json_agg(restarted) from restarted), '[]'::json) as restarted`),
+    select ${located}, (select ${iso(sql`circuit_opened_at`)} from target where reachable) as "circuitOpenedAt",
+      coalesce((select json_agg(restarted order by position::timestamptz, id) from restarted), '[]'::json) as restarted`),
   );
-  const row = result.rows[0] ?? { found: false, reachable: false, restarted: [] };
-  return { found: row.found, reachable: row.reachable, restarted: fromJson(row.restarted) };
+  const row = result.rows[0] ?? { found: false, reachable: false, restarted: [], circuitOpenedAt: null };
+  return {
+    found: row.found,
+    reachable: row.reachable,
+    restarted: fromJson(row.restarted),
+    circuitOpenedAt: row.circuitOpenedAt,
+  };
 }
 
 /** What a test delivery was sent to, read in one statement with the access check. */
