@@ -16,6 +16,7 @@ import { devServerApiUrl, openDevDatabase, projectRoot } from './local/dev-datab
 import { devSecret } from './local/dev-secrets.ts';
 import { listen } from './local/listen.ts';
 import { withNodeDatabase } from './local/node-database.ts';
+import { openPortalLink } from './local/portal-link.ts';
 import { UserError } from './local/user-error.ts';
 import { wranglerBin } from './local/wrangler.ts';
 
@@ -26,6 +27,7 @@ const USAGE = `Usage: npm run cli -- <command> [options] [--json]
   keys create --account ID --scopes ${SCOPES.join(',')} [--companies ID,ID] [--expires-in-seconds N] [--name NAME]
   keys revoke KEY_ID [--local | --remote]
   webhooks list --account ID
+  portal open --account ID [--company ID] [--read-only] [--expires-in-seconds 60-3600] [--url URL]
   events publish --account ID --type TYPE [--company ID] [--data JSON] [--id EVENT_ID] [--url URL]
   listen [--port 4000] [--fail | --status N]     (the signing secret in WEBHOOK_SECRET, or --secret)
 
@@ -36,6 +38,10 @@ keys revoke deletes the key's TOKEN_CACHE entry before and after marking it revo
 database (the embedded one, or the DATABASE_URL a running npm run dev serves) that is wrangler's local
 state; for any other database it is the deployed namespace (needs wrangler login), and when that cannot
 be done nothing is revoked. --local forces the local cache, for your own local DATABASE_URL.
+
+portal open prints a webhook portal link for the account (or one company of it): it makes an API key that
+expires with the link (revoke it with keys revoke to end the link sooner) and asks the running npm run dev
+(or --url) for a session, POST /portal/sessions.
 
 events publish posts to POST /events of the running npm run dev (or --url: https, or http to this
 machine only) with the operator token: EVENTS_PUBLISH_TOKEN if set, else the one npm run dev generated
@@ -138,6 +144,37 @@ async function publishEvent(values: Record<string, string | boolean | undefined>
   return envelope.data;
 }
 
+/**
+ * A portal link for an account. The CLI holds no key's token (only their hashes are stored), so it makes
+ * one for the session, limited like the session and expiring with it, then asks the API to seal it.
+ */
+async function openPortal(db: AnyDatabase, values: Record<string, string | boolean | undefined>) {
+  const apiUrl = (values.url as string | undefined) ?? devServerApiUrl();
+  if (!apiUrl) throw new UserError('npm run dev is not running: start it, or pass --url');
+  if (values.url !== undefined) checkPublishUrl(values.url as string);
+  const expiresInSeconds =
+    positiveInteger(values['expires-in-seconds'] as string | undefined, 'expires-in-seconds') ?? 900;
+  if (expiresInSeconds < 60 || expiresInSeconds > 3600) throw new UsageError('--expires-in-seconds must be 60 to 3600');
+  const accountId = uuid(values.account as string | undefined, 'account');
+  const companyId = values.company === undefined ? undefined : uuid(values.company as string, 'company');
+  const readOnly = values['read-only'] === true;
+  // write:webhooks even for a read-only link: minting needs it; the session's readOnly drops it.
+  const minting = await createApiKey(db, {
+    accountId,
+    scopes: ['write:webhooks', 'read:webhooks'],
+    ...(companyId ? { companyIds: [companyId] } : {}),
+    // A little longer than the session, so the key does not end it a moment early.
+    expiresInSeconds: expiresInSeconds + 60,
+    name: 'webhook portal link (npm run cli -- portal open)',
+  });
+  const link = await openPortalLink(apiUrl, minting.token, {
+    ...(companyId ? { companyId } : {}),
+    readOnly,
+    expiresInSeconds,
+  });
+  return { url: link.url, expiresAt: link.expiresAt, keyId: minting.id };
+}
+
 /** A DNS label, as a company subdomain must be: lowercase letters, digits and inner hyphens, 1–63 long. */
 const SUBDOMAIN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
@@ -220,6 +257,7 @@ async function main(argv: string[]): Promise<unknown> {
       companies: { type: 'string' },
       'expires-in-seconds': { type: 'string' },
       'max-webhooks': { type: 'string' },
+      'read-only': { type: 'boolean', default: false },
       type: { type: 'string' },
       company: { type: 'string' },
       data: { type: 'string' },
@@ -283,6 +321,8 @@ async function main(argv: string[]): Promise<unknown> {
             ...(values.name ? { name: values.name } : {}),
           });
         }
+        case 'portal open':
+          return openPortal(db, values);
         case 'webhooks list':
           return listAccountWebhooks(db, uuid(values.account, 'account'));
         case 'keys revoke': {

@@ -26,6 +26,7 @@ import { routeDevLog } from './local/dev-log.ts';
 import { processTree, stopProcesses } from './local/dev-processes.ts';
 import { ensureDevSecrets } from './local/dev-secrets.ts';
 import { startNeonHttpEndpoint } from './local/neon-http-endpoint.ts';
+import { openPortalLink } from './local/portal-link.ts';
 import { UserError } from './local/user-error.ts';
 import { waitUntilServing, wranglerBin } from './local/wrangler.ts';
 
@@ -191,10 +192,12 @@ async function main(): Promise<void> {
     url: 'https://example.com/webhooks/instaview',
     events: ['INTERVIEW_COMPLETED', 'PING'],
   });
+  const portal = await openPortalLink(base, credentials.token, { expiresInSeconds: 3600 });
   console.log(`
 InstaView webhooks API is running on ${base}
 ${credentials.created ? 'Created' : 'Using'} the dev account ${credentials.accountId} (company ${credentials.companyId})
 API key (write:webhooks, read:webhooks): ${credentials.token}
+Webhook portal (until ${portal.expiresAt}; then npm run -s cli -- portal open --account ${credentials.accountId}): ${portal.url}
 
 Try it:
   curl -sS -X POST ${base}/webhooks \\

@@ -5,6 +5,8 @@
 //   bundle from a pinned npm package, checked against its registry integrity. Nothing comes from a CDN.
 // - public/openapi.json, what GET /openapi.json serves: built by scripts/openapi.ts from the app's own
 //   routes and schemas whenever anything under src/ changed.
+// - public/portal/, the webhook portal's page, script and styles: built by scripts/portal-assets.ts
+//   (esbuild, Preact, uPlot) whenever anything under portal/ changed.
 //
 // Why not a devDependency: the package pulls in 284 others (311 MB) for the one 4.9 MB file we serve.
 import { spawnSync } from 'node:child_process';
@@ -54,8 +56,8 @@ export function ensureDocsAssets(env = process.env) {
   }
 }
 
-/** A digest of every file under src/, so the document is rebuilt exactly when the code changed. */
-function sourceDigest() {
+/** A digest of every file under `folder`, so what is built from it is rebuilt exactly when it changed. */
+function sourceDigest(folder = 'src') {
   const hash = createHash('sha256');
   const walk = (dir) => {
     for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
@@ -64,7 +66,7 @@ function sourceDigest() {
       else hash.update(path.slice(root.length)).update('\0').update(readFileSync(path)).update('\0');
     }
   };
-  walk(join(root, 'src'));
+  walk(join(root, folder));
   return hash.digest('hex');
 }
 
@@ -80,3 +82,18 @@ export function ensureOpenApiDocument(env, node) {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) ensureDocsAssets();
+
+/** Rebuilds public/portal/ (the webhook portal's page and bundle) with scripts/portal-assets.ts when portal/ changed. */
+export function ensurePortalAssets(env, node) {
+  const built = join(root, 'public', 'portal', 'portal.js');
+  const stamp = join(root, 'public', 'portal', '.source');
+  // The lockfile too: a new Preact or uPlot must rebuild the bundle.
+  const lock = createHash('sha256')
+    .update(readFileSync(join(root, 'package-lock.json')))
+    .digest('hex');
+  const digest = `${sourceDigest('portal')} ${lock}`;
+  if (existsSync(built) && existsSync(stamp) && readFileSync(stamp, 'utf8') === digest) return;
+  const build = spawnSync(node, [join(root, 'scripts', 'portal-assets.ts')], { cwd: root, env, stdio: 'inherit' });
+  if (build.status !== 0) throw new Error('scripts/portal-assets.ts failed: public/portal/ could not be built');
+  writeFileSync(stamp, digest);
+}

@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureDocsAssets, ensureOpenApiDocument } from './docs-assets.mjs';
+import { ensureDocsAssets, ensureOpenApiDocument, ensurePortalAssets } from './docs-assets.mjs';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const engines = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).engines.node;
@@ -101,6 +101,7 @@ if (nodeBin !== dirname(process.execPath)) delete env.npm_config_nodedir;
 ensureDependencies(env);
 ensureDocsAssets(env);
 ensureOpenApiDocument(env, join(nodeBin, 'node'));
+ensurePortalAssets(env, join(nodeBin, 'node'));
 
 const child = spawn(command, args, { stdio: 'inherit', env, cwd: process.cwd() });
 // Pass every stop signal on (a terminal's Ctrl-C also reaches the child directly: children must stop

@@ -11,6 +11,7 @@ import { refuseDeliveryLoops } from './http/middleware/loop-guard.ts';
 import { requestLog } from './http/middleware/request-log.ts';
 import { closestRoute } from './http/route-suggestion.ts';
 import { documentationRoutes } from './openapi/routes.ts';
+import { portal } from './portal/routes.ts';
 import { webhooks } from './webhooks/routes.ts';
 
 export const app = new Hono<AppEnv>();
@@ -18,6 +19,13 @@ export const app = new Hono<AppEnv>();
 // limitLength 0: always mint our own id; a client-chosen X-Request-Id would make logs ambiguous.
 app.use(requestId({ limitLength: 0 }));
 app.use(requestLog());
+// Answers to a request with credentials hold an account's data: no browser or shared cache may keep them
+// (the portal page reads them with a session token; test/portal-sessions.test.ts).
+app.use(async (c, next) => {
+  await next();
+  if (c.req.header('Authorization') !== undefined && !c.res.headers.has('Cache-Control'))
+    c.res.headers.set('Cache-Control', 'no-store');
+});
 app.use(
   methodNotAllowed({
     app,
@@ -36,6 +44,7 @@ app.use(database());
 app.route('/webhooks', webhooks);
 app.route('/webhooks', deliveries);
 app.route('/events', events);
+app.route('/portal', portal);
 // Unauthenticated: the health probe, the OpenAPI document of every route above, the reference page.
 app.route('/', documentationRoutes());
 

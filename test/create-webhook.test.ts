@@ -44,6 +44,7 @@ describe('POST /webhooks creates a webhook', () => {
         apiKeyId: account.apiKeyId,
         maxRetries: 3,
         timeoutMs: 30000,
+        rateLimitPerSecond: null,
         consecutiveFailures: 0,
         circuitOpenedAt: null,
         createdAt: expect.stringMatching(ISO_8601),

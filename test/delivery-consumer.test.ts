@@ -7,6 +7,7 @@ import { sql } from 'drizzle-orm';
 import { describe, expect, inject, it } from 'vitest';
 import { MAX_IN_FLIGHT } from '../src/deliveries/deliver.ts';
 import { parseRetryAfter, retryDelaySeconds } from '../src/deliveries/retry-schedule.ts';
+import { MAX_LANES_PER_WEBHOOK } from '../src/deliveries/store/attempts.ts';
 import worker from '../src/index.ts';
 import { PURGE_CRON, SWEEP_CRON } from '../src/jobs/scheduled.ts';
 import { secretBox } from '../src/lib/secret-box.ts';
@@ -22,11 +23,13 @@ import {
   mostInFlight,
   pause,
   received,
+  receiverEndpoint,
   unqueuedDelivery,
   webhookState,
   webhookWithReceiver,
 } from './support/deliveries.ts';
 import { createTestAccount } from './support/fixtures.ts';
+import { call, data } from './support/routes.ts';
 
 /** PGlite runs one transaction at a time: nothing there is ever held by another transaction while a statement runs. */
 const isPostgres = inject('databaseKind') === 'postgres';
@@ -242,16 +245,55 @@ describe('locks: a webhook before its deliveries, in every statement that takes 
 
 describe('a batch of deliveries', () => {
   it(`is sent ${MAX_IN_FLIGHT} at a time at most (the Workers limit on connections awaiting headers), every one`, async () => {
-    const account = await createTestAccount();
-    const { endpoint } = await webhookWithReceiver(account.token, {}, [{ status: 200, delayMs: 1000 }]);
+    // Two webhooks (each may have MAX_LANES_PER_WEBHOOK in flight) of two accounts, on one endpoint.
+    const endpoint = await receiverEndpoint([], [{ status: 200, delayMs: 1000 }]);
+    const accounts = [await createTestAccount(), await createTestAccount()];
+    for (const account of accounts) {
+      await data(
+        await call('POST', '/webhooks', {
+          token: account.token,
+          body: { url: endpoint.url, events: ['INTERVIEW_COMPLETED'] },
+        }),
+        201,
+      );
+    }
     const messages = [];
     for (let count = 0; count < 10; count++) {
+      const account = accounts[count % 2] ?? accounts[0];
+      messages.push({ deliveryId: (await unqueuedDelivery(account?.accountId ?? '')).deliveryId, series: 1 });
+    }
+    const results = await consumeBatch('webhook-deliveries', messages);
+    expect(MAX_IN_FLIGHT).toBe(2 * MAX_LANES_PER_WEBHOOK);
+    expect(await mostInFlight(endpoint.id)).toBe(MAX_IN_FLIGHT);
+    // What found its webhook's lanes taken came back a second later: every one is sent in the end.
+    const sent = results.filter((result) => result.acked).length;
+    expect(sent).toBeGreaterThanOrEqual(MAX_IN_FLIGHT);
+    expect(results.filter((result) => !result.acked).map((result) => result.retriedWith)).toEqual(
+      Array.from({ length: 10 - sent }, () => ({ delaySeconds: 1 })),
+    );
+  });
+
+  it(`lets one webhook have ${MAX_LANES_PER_WEBHOOK} attempts in flight at most; the rest come back a second later`, async () => {
+    const account = await createTestAccount();
+    const { webhook, endpoint } = await webhookWithReceiver(account.token, {}, [{ status: 200, delayMs: 1000 }]);
+    const messages = [];
+    for (let count = 0; count < 8; count++) {
       messages.push({ deliveryId: (await unqueuedDelivery(account.accountId)).deliveryId, series: 1 });
     }
     const results = await consumeBatch('webhook-deliveries', messages);
-    expect(results.filter((result) => result.acked)).toHaveLength(10);
-    expect(await received(endpoint.id)).toHaveLength(10);
-    expect(await mostInFlight(endpoint.id)).toBe(MAX_IN_FLIGHT);
+    expect(await mostInFlight(endpoint.id)).toBe(MAX_LANES_PER_WEBHOOK);
+    expect(results.filter((result) => result.acked)).toHaveLength(MAX_LANES_PER_WEBHOOK);
+    expect(results.filter((result) => result.retriedWith?.delaySeconds === 1)).toHaveLength(8 - MAX_LANES_PER_WEBHOOK);
+    // Deferred, not attempted: nothing counted, nothing failed; and every lane given back.
+    const stored = await deliveriesOf({ webhookId: webhook.id });
+    expect(stored.filter((delivery) => delivery.attempts === 0 && delivery.status === 'pending')).toHaveLength(
+      8 - MAX_LANES_PER_WEBHOOK,
+    );
+    const lanes = await withDatabase((db) =>
+      db.execute<{ lanes: string }>(sql`select lanes::text as lanes from webhooks where id = ${webhook.id}::uuid`),
+    );
+    expect(lanes.rows[0]?.lanes).toBe('{}');
+    expect((await webhookState(webhook.id))?.consecutive_failures).toBe(0);
   });
 });
 

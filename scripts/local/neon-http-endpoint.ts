@@ -3,7 +3,18 @@
 // to Neon itself, over TLS. Request and response formats are the driver's own (@neondatabase/serverless
 // 1.2.0): POST /sql with Neon-Connection-String, Neon-Raw-Text-Output, Neon-Array-Mode and, for a
 // batch, Neon-Batch-Isolation-Level / -Read-Only / -Deferrable; a body {query, params} or {queries};
-// 200 {fields, rows, command, rowCount} or {results}; a Postgres error as 400 JSON with its SQLSTATE.
+// 200 {fields, rows, command, rowCount} or {results}.
+//
+// It refuses and fails where Neon's proxy does (neondatabase/neon proxy/src/serverless/sql_over_http.rs,
+// http_util.rs, conn_pool_lib.rs), with Neon's statuses and bodies (every error body has all 17 fields,
+// scripts/local/neon-errors.ts):
+//   - the connection string is authenticated: a wrong user or password is 400 "password authentication
+//     failed" with code ""; a database that does not exist is 400 with SQLSTATE 3D000;
+//   - an unknown Neon-Batch-Isolation-Level is 400; a request body over 10 MiB is 413, a response over
+//     10 MiB is 507 (neither with a SQLSTATE);
+//   - one statement per query (extended protocol), sessions reset between requests, a client that hangs
+//     up has its statement cancelled and its batch rolled back, the role's statement_timeout holds
+//     (PGlite included), and a compute scaled to zero wakes first (coldStartMs): scripts/local/neon-compute.ts.
 //
 // Tests and the benchmark read and steer it over HTTP on the same port:
 //   GET  /statements?application_name=…   statements sent with that application_name
@@ -11,6 +22,10 @@
 //                                          first two of three or more words are kind ("webhooks delivery"
 //                                          counts each "webhooks delivery <id>"); kept however many there are
 //   POST /faults {"mode": …}              make following requests fail (see FaultMode)
+//   POST /conditions {…}                   the platform's conditions (see Conditions); absent keys take
+//                                          their defaults; a coldStartMs scales the compute to zero now
+//   POST /hold {"sql": …, "ms": n}         runs sql in a transaction of its own and keeps it (and its
+//                                          locks) open n ms; answers once the locks are taken
 //   POST /distance {"oneWayDelayMs": n}   simulate distance: every request and response waits n ms,
 //                                          and a new connection one round trip more (its handshake)
 //   GET  /round-trips                      round trips so far: each request, and each new connection,
@@ -18,6 +33,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import pg from 'pg';
+import { aborted, ClientGone, Compute, DEFAULT_IDLE_MS, StandInPostgresError } from './neon-compute.ts';
+import { NeonRefusal, postgresErrorBody, proxyErrorBody } from './neon-errors.ts';
 import { readBody } from './read-body.ts';
 
 export type FaultMode =
@@ -32,6 +49,26 @@ export type FaultMode =
   /** Answer the next `times` statements containing `match` with this Postgres error instead of running them. */
   | { mode: 'error'; match: string; times: number; code: string; constraint?: string }
   | { mode: 'none' };
+
+/** What Neon's platform imposes; the defaults are Neon's. */
+export interface Conditions {
+  /** A request body longer than this is 413. */
+  maxRequestBytes: number;
+  /** A response longer than this is 507. */
+  maxResponseBytes: number;
+  /** How long a compute scaled to zero takes to wake; 0: always awake. */
+  coldStartMs: number;
+  /** Idle time after which the compute scales to zero again. */
+  idleMs: number;
+}
+
+const TEN_MIB = 10 * 1024 * 1024;
+export const NEON_CONDITIONS: Conditions = {
+  maxRequestBytes: TEN_MIB,
+  maxResponseBytes: TEN_MIB,
+  coldStartMs: 0,
+  idleMs: DEFAULT_IDLE_MS,
+};
 
 export interface NeonHttpEndpoint {
   /** The connection string the Worker uses: the database's, with this endpoint as its host. */
@@ -53,26 +90,6 @@ const ISOLATION_LEVELS: Record<string, string> = {
   RepeatableRead: 'repeatable read',
   Serializable: 'serializable',
 };
-/** Every value as Postgres' text output, as Neon-Raw-Text-Output asks; the client parses by type oid. */
-const rawText = { getTypeParser: () => (value: string) => value };
-const ERROR_FIELDS = [
-  'severity',
-  'code',
-  'detail',
-  'hint',
-  'position',
-  'internalPosition',
-  'internalQuery',
-  'where',
-  'schema',
-  'table',
-  'column',
-  'dataType',
-  'constraint',
-  'file',
-  'line',
-  'routine',
-] as const;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -89,16 +106,47 @@ async function until(due: number): Promise<void> {
 
 class Dropped extends Error {}
 
+/**
+ * Neon's checks of the connection string, against the role and database the stand-in serves: the
+ * password first (an unknown role fails the same way), then the database, whose absence Postgres
+ * itself reports (3D000) when the proxy connects.
+ */
+function authenticate(connectionString: string | undefined, served: URL): void {
+  if (connectionString === undefined || !URL.canParse(connectionString)) {
+    throw new NeonRefusal(400, proxyErrorBody('connection string is not a valid postgres URL'));
+  }
+  const given = new URL(connectionString);
+  const user = decodeURIComponent(given.username);
+  if (user !== decodeURIComponent(served.username) || given.password !== served.password) {
+    throw new NeonRefusal(400, proxyErrorBody(`password authentication failed for user '${user}'`));
+  }
+  const database = decodeURIComponent(given.pathname.slice(1));
+  if (database !== decodeURIComponent(served.pathname.slice(1))) {
+    throw new NeonRefusal(
+      400,
+      postgresErrorBody({
+        message: `database "${database}" does not exist`,
+        code: '3D000',
+        severity: 'FATAL',
+        file: 'postinit.c',
+        routine: 'InitPostgres',
+      }),
+    );
+  }
+}
+
 export async function startNeonHttpEndpoint({
   databaseUrl,
   port = 0,
+  conditions: initialConditions = {},
 }: {
   databaseUrl: string;
   port?: number;
+  conditions?: Partial<Conditions>;
 }): Promise<NeonHttpEndpoint> {
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 20 });
-  // A connection reset by a test's fault or a restart must not take the process down.
-  pool.on('error', () => {});
+  let conditions: Conditions = { ...NEON_CONDITIONS, ...initialConditions };
+  const compute = new Compute(databaseUrl, conditions);
+  const served = new URL(databaseUrl);
   let fault: FaultMode = { mode: 'none' };
   let oneWayDelayMs = 0;
   let roundTrips = 0;
@@ -107,6 +155,8 @@ export async function startNeonHttpEndpoint({
   const sockets = new Set<Socket>();
   /** Sockets that have not carried a request yet: their first one also pays the handshake. */
   const fresh = new WeakSet<Socket>();
+  /** Transactions POST /hold keeps open. */
+  const holds = new Set<pg.Client>();
 
   /** Statements per kind of application_name: a bounded map, unlike the names themselves. */
   const countsByKind = new Map<string, number>();
@@ -121,7 +171,11 @@ export async function startNeonHttpEndpoint({
   }
 
   /** Applies the current fault to one statement; throws Dropped when the connection must go. */
-  async function beforeRunning(sql: string, socket: Socket): Promise<{ error?: object; cutAfter?: boolean }> {
+  async function beforeRunning(
+    sql: string,
+    socket: Socket,
+    signal: AbortSignal,
+  ): Promise<{ error?: object; cutAfter?: boolean }> {
     const current = fault;
     if (current.mode === 'cut' && sql.includes(current.match)) {
       if (current.when === 'before') {
@@ -130,16 +184,18 @@ export async function startNeonHttpEndpoint({
       }
       return { cutAfter: true };
     }
-    if (current.mode === 'delay' && sql.includes(current.match)) await sleep(current.ms);
+    // A slow statement: it keeps its connection, unless the client hangs up (then it is cancelled).
+    if (current.mode === 'delay' && sql.includes(current.match))
+      await Promise.race([sleep(current.ms), aborted(signal)]);
     if (current.mode === 'error' && current.times > 0 && sql.includes(current.match)) {
       current.times--;
       return {
-        error: {
+        error: postgresErrorBody({
           message: `injected by the test endpoint (${current.code})`,
           severity: 'ERROR',
           code: current.code,
-          ...(current.constraint ? { constraint: current.constraint } : {}),
-        },
+          constraint: current.constraint,
+        }),
       };
     }
     return {};
@@ -163,72 +219,113 @@ export async function startNeonHttpEndpoint({
     };
   }
 
-  function postgresError(error: unknown): object {
-    const source = error as Record<string, unknown>;
-    const body: Record<string, unknown> = { message: String(source.message ?? error) };
-    for (const field of ERROR_FIELDS) if (source[field] !== undefined) body[field] = source[field];
-    return body;
+  /** The request's checks, in Neon's order; throws NeonRefusal with Neon's answer. */
+  function admit(request: IncomingMessage, body: string): { queries: Query[]; batch: boolean; begin: string } {
+    const isolationHeader = request.headers['neon-batch-isolation-level'];
+    const isolation = isolationHeader === undefined ? undefined : ISOLATION_LEVELS[String(isolationHeader)];
+    if (isolationHeader !== undefined && isolation === undefined) {
+      throw new NeonRefusal(400, proxyErrorBody('invalid isolation level'));
+    }
+    if (Buffer.byteLength(body) > conditions.maxRequestBytes) {
+      throw new NeonRefusal(413, proxyErrorBody(`request is too large (max is ${conditions.maxRequestBytes} bytes)`));
+    }
+    let payload: Query | { queries: Query[] };
+    try {
+      payload = JSON.parse(body) as Query | { queries: Query[] };
+    } catch (error) {
+      throw new NeonRefusal(400, proxyErrorBody(`could not parse the HTTP request body: ${(error as Error).message}`));
+    }
+    const connectionString = request.headers['neon-connection-string'];
+    authenticate(typeof connectionString === 'string' ? connectionString : undefined, served);
+    const readOnly = request.headers['neon-batch-read-only'] === 'true';
+    const deferrable = request.headers['neon-batch-deferrable'] === 'true';
+    const begin = `begin${isolation ? ` isolation level ${isolation}` : ''}${readOnly ? ' read only' : ''}${deferrable ? ' deferrable' : ''}`;
+    return 'queries' in payload
+      ? { queries: payload.queries, batch: true, begin }
+      : { queries: [payload], batch: false, begin };
   }
 
-  async function runSql(request: IncomingMessage, body: string, socket: Socket): Promise<[number, object]> {
-    const connectionString = request.headers['neon-connection-string'];
-    if (typeof connectionString !== 'string') return [400, { message: 'missing Neon-Connection-String' }];
+  async function runSql(
+    request: IncomingMessage,
+    body: string,
+    socket: Socket,
+    signal: AbortSignal,
+  ): Promise<[number, object]> {
+    let admitted: ReturnType<typeof admit>;
+    try {
+      admitted = admit(request, body);
+    } catch (error) {
+      if (error instanceof NeonRefusal) return [error.status, error.body];
+      throw error;
+    }
+    const { queries, batch, begin } = admitted;
+    const connectionString = String(request.headers['neon-connection-string']);
     const applicationName = new URL(connectionString).searchParams.get('application_name') ?? '';
-    const payload = JSON.parse(body) as Query | { queries: Query[] };
-    const queries = 'queries' in payload ? payload.queries : [payload];
     for (const { query } of queries) record(applicationName, query);
 
-    const client = await pool.connect();
-    let broken = false;
+    const session = await compute.acquire(signal);
     const cuts: boolean[] = [];
     try {
-      const batch = 'queries' in payload;
-      if (batch) {
-        const isolation = ISOLATION_LEVELS[String(request.headers['neon-batch-isolation-level'])];
-        const readOnly = request.headers['neon-batch-read-only'] === 'true';
-        const deferrable = request.headers['neon-batch-deferrable'] === 'true';
-        await client.query(
-          `begin${isolation ? ` isolation level ${isolation}` : ''}${readOnly ? ' read only' : ''}${deferrable ? ' deferrable' : ''}`,
-        );
-      }
+      if (signal.aborted) throw new ClientGone();
+      if (batch) await compute.control(session, begin);
       const results = [];
       try {
         for (const { query, params } of queries) {
-          const { error, cutAfter } = await beforeRunning(query, socket);
+          const { error, cutAfter } = await beforeRunning(query, socket, signal);
           if (error) {
-            if (batch) await client.query('rollback');
+            if (batch) await compute.control(session, 'rollback');
             return [400, error];
           }
+          // A client gone between two statements of a batch: the rest never runs, the batch rolls back.
+          if (signal.aborted) throw new ClientGone();
           cuts.push(cutAfter === true);
-          results.push(
-            resultOf(await client.query({ text: query, values: params ?? [], rowMode: 'array', types: rawText })),
-          );
+          results.push(resultOf(await compute.run(session, query, params ?? [], signal)));
         }
-        if (batch) await client.query('commit');
+        if (signal.aborted) throw new ClientGone();
+        if (batch) await compute.control(session, 'commit');
       } catch (error) {
-        if (error instanceof Dropped) {
-          broken = true;
+        if (error instanceof Dropped || error instanceof ClientGone) {
+          // Postgres rolls back what the dropped connection had open.
+          compute.drop(session);
           throw error;
         }
-        if (batch) await client.query('rollback').catch(() => {});
-        return [400, postgresError(error)];
+        if (batch && !session.broken) await compute.control(session, 'rollback').catch(() => {});
+        if (error instanceof StandInPostgresError) return [400, error.body()];
+        return [400, postgresErrorBody(error as Record<string, unknown>)];
       }
       // Postgres ran (and committed) it all; the client never hears back.
       if (cuts.includes(true)) {
         socket.destroy();
         throw new Dropped();
       }
-      return [200, batch ? { results } : (results[0] as object)];
+      const answer = batch ? { results } : (results[0] as object);
+      return [200, answer];
     } finally {
-      client.release(broken);
+      void compute.release(session);
     }
+  }
+
+  async function hold(sql: string, ms: number): Promise<void> {
+    const client = new pg.Client({ connectionString: databaseUrl });
+    await client.connect();
+    holds.add(client);
+    await client.query('begin');
+    await client.query(sql);
+    setTimeout(() => {
+      void client
+        .query('rollback')
+        .finally(() => client.end())
+        .catch(() => {})
+        .finally(() => holds.delete(client));
+    }, ms);
   }
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://endpoint');
     const reply = (status: number, body: unknown) => {
+      const text = typeof body === 'string' ? body : JSON.stringify(body);
       response.writeHead(status, { 'content-type': 'application/json' });
-      response.end(JSON.stringify(body));
+      response.end(text);
     };
     const body = await readBody(request);
     const arrived = performance.now();
@@ -244,18 +341,28 @@ export async function startNeonHttpEndpoint({
         return;
       }
       if (current.mode === 'hang') return;
+      // A client that hangs up before its answer: Neon cancels what it was running for it.
+      const gone = new AbortController();
+      response.on('close', () => {
+        if (!response.writableFinished) gone.abort();
+      });
       // The request's way here (and, on a new connection, the handshake before it), then the reply's way back.
       if (oneWayDelayMs > 0) await until(arrived + oneWayDelayMs * (handshake ? 3 : 1));
       let status: number;
       let result: object;
       try {
-        [status, result] = await runSql(request, body, socket);
+        [status, result] = await runSql(request, body, socket, gone.signal);
       } catch (error) {
-        if (error instanceof Dropped) return;
+        if (error instanceof Dropped || error instanceof ClientGone) return;
         throw error;
       }
+      let text = JSON.stringify(result);
+      if (status === 200 && Buffer.byteLength(text) > conditions.maxResponseBytes) {
+        status = 507;
+        text = JSON.stringify(proxyErrorBody(`response is too large (max is ${conditions.maxResponseBytes} bytes)`));
+      }
       if (oneWayDelayMs > 0) await until(performance.now() + oneWayDelayMs);
-      if (!socket.destroyed) reply(status, result);
+      if (!socket.destroyed) reply(status, text);
       return;
     }
     if (request.method === 'GET' && url.pathname === '/statements' && url.searchParams.has('kind')) {
@@ -269,6 +376,17 @@ export async function startNeonHttpEndpoint({
     if (request.method === 'POST' && url.pathname === '/faults') {
       fault = JSON.parse(body) as FaultMode;
       return reply(200, { fault });
+    }
+    if (request.method === 'POST' && url.pathname === '/conditions') {
+      conditions = { ...NEON_CONDITIONS, ...(JSON.parse(body) as Partial<Conditions>) };
+      compute.conditions = conditions;
+      if (conditions.coldStartMs > 0) compute.suspend();
+      return reply(200, { conditions });
+    }
+    if (request.method === 'POST' && url.pathname === '/hold') {
+      const { sql, ms } = JSON.parse(body) as { sql: string; ms: number };
+      await hold(sql, ms);
+      return reply(200, { held: ms });
     }
     if (request.method === 'POST' && url.pathname === '/distance') {
       oneWayDelayMs = (JSON.parse(body) as { oneWayDelayMs: number }).oneWayDelayMs;
@@ -305,7 +423,8 @@ export async function startNeonHttpEndpoint({
     close: async () => {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await pool.end();
+      for (const client of holds) await client.end().catch(() => {});
+      await compute.close();
     },
   };
 }

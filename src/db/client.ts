@@ -13,8 +13,11 @@ export type AnyDatabase = PgDatabase<PgQueryResultHKT>;
 
 /**
  * How long one statement may take, round trip included, before the request gives up with a 503 (fetch
- * has no timeout of its own). Postgres itself stops a statement after 5 s (statement_timeout, set for
- * the database by migrations/0004), so the server never works on for a request that has gone.
+ * has no timeout of its own). Postgres itself stops a statement after 5 s: statement_timeout, set by
+ * migrations/0004 for the role that ran the migrations, in this database, so the Worker's DATABASE_URL
+ * must use that role (README "Deploying"). Neon's proxy has no time limit of its own, and a cold
+ * compute's wake can take a few seconds of this bound. Neon also cancels the statement when this fetch
+ * is abandoned (a batch rolls back), so the server never works on for a request that has gone.
  */
 export const QUERY_TIMEOUT_MS = 8_000;
 
@@ -53,10 +56,13 @@ neonConfig.fetchFunction = (input: Request | string | URL, init?: RequestInit) =
   fetch(input, { ...init, signal: AbortSignal.timeout(QUERY_TIMEOUT_MS) });
 
 /**
- * The database for one request (or job). Locally, the statements carry `application_name` so the
- * stand-in can tell requests apart (tests count each request's statements); production sends the
- * connection string unchanged. No `schema` option: the service uses no relational queries, and with
- * one drizzle rebuilds the relations map for every instance.
+ * The database for one request (or job). Locally, the connection string carries `application_name`
+ * so the stand-in can tell requests apart (tests count each request's statements). In production the
+ * service adds nothing, but the driver (1.2.0) appends `application_name=pkg:npm/@neondatabase/
+ * serverless@1.2.0` to the Neon-Connection-String header whenever the string has none; Neon's proxy
+ * keeps only `options` of a connection string's parameters, so Postgres never sees either name. No
+ * `schema` option: the service uses no relational queries, and with one drizzle rebuilds the relations
+ * map for every instance.
  */
 export function createDatabase(env: { DATABASE_URL: string }, applicationName: string): Database {
   let connectionString = env.DATABASE_URL;

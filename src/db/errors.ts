@@ -2,10 +2,13 @@ import { DrizzleQueryError } from 'drizzle-orm/errors';
 
 /**
  * SQLSTATE classes meaning "the database cannot serve you right now", not "your query is wrong":
- * connection exceptions, transaction rollbacks (serialization, deadlock) left after retries,
- * insufficient resources, operator intervention (shutdown, statement timeout), system errors.
+ * connection exceptions, invalid authorization (28000, 28P01: the role or its password), transaction
+ * rollbacks (serialization, deadlock) left after retries, invalid catalog name (3D000: DATABASE_URL
+ * names a database that is not there), insufficient resources, operator intervention (shutdown,
+ * statement timeout, 57P01–57P03), system errors. None of them is the request's fault
+ * (test/platform-faults.test.ts).
  */
-const UNAVAILABLE_CLASSES = ['08', '40', '53', '57', '58'];
+const UNAVAILABLE_CLASSES = ['08', '28', '3D', '40', '53', '57', '58'];
 /** Worth running the same statement again at once: serialization failure, deadlock. */
 const TRANSIENT_CODES = new Set(['40001', '40P01']);
 
@@ -36,8 +39,12 @@ export function violatedConstraint(error: unknown, kind: 'unique' | 'foreign-key
 }
 
 /**
- * True when a query failed because the database was unreachable, timed out or dropped the connection.
- * Anything the driver raises without a SQLSTATE is a transport failure: the server never answered.
+ * True when a query failed because the database was unreachable, timed out, dropped the connection or
+ * refused the service's own credentials. Anything the driver raises without a SQLSTATE is the
+ * platform's: a fetch that failed or timed out ("Error connecting to database"), a status other than
+ * 400 from Neon's endpoint (413 request or 507 response over its 10 MiB limits, a 5xx), or a 400
+ * whose `code` is "" (Neon's own refusals: a wrong password, a connection string it cannot use).
+ * TypeError and RangeError are the exceptions: those are our code's bugs, not the platform's.
  */
 export function isDatabaseUnavailable(error: unknown): boolean {
   if (!(error instanceof DrizzleQueryError)) return false;

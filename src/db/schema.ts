@@ -5,6 +5,7 @@ import {
   foreignKey,
   index,
   integer,
+  jsonb,
   pgEnum,
   pgTable,
   primaryKey,
@@ -121,6 +122,12 @@ export const webhooks = pgTable(
     timeoutMs: integer('timeout_ms').notNull().default(30_000),
     consecutiveFailures: integer('consecutive_failures').notNull().default(0),
     circuitOpenedAt: timestamp('circuit_opened_at', { withTimezone: true, mode: 'date' }),
+    /** Deliveries a second at most (1–1000); null: no limit. */
+    rateLimitPerSecond: integer('rate_limit_per_second'),
+    /** The rate limit's next free slot: each attempt takes one, 1/rate apart (deliveries/store/attempts.ts). */
+    rateNextAt: timestamp('rate_next_at', { withTimezone: true, mode: 'date' }),
+    /** Attempts in flight: delivery id → lease end. The claim admits a few at once per webhook (fair lanes). */
+    lanes: jsonb('lanes').notNull().default(sql`'{}'::jsonb`),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull(),
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull(),
   },
@@ -223,6 +230,8 @@ export const deliveries = pgTable(
     enqueuedAt: timestamp('enqueued_at', { withTimezone: true, mode: 'date' }),
     /** While an attempt is in flight: a duplicate message waits until then instead of sending twice. */
     lockedUntil: timestamp('locked_until', { withTimezone: true, mode: 'date' }),
+    /** A rate-limit slot this delivery holds: it is sent then, without taking another. */
+    rateSlotAt: timestamp('rate_slot_at', { withTimezone: true, mode: 'date' }),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
   (t) => [

@@ -47,6 +47,8 @@ async function attempt(
   db: Database,
   claim: ClaimedAttempt,
 ): Promise<{ outcome: AttemptOutcome; retryIn?: number; pending: boolean }> {
+  // The rate-limit slot this attempt holds is under a second off: waited for here, not sent early.
+  if (claim.waitMs > 0) await new Promise((resolve) => setTimeout(resolve, claim.waitMs));
   const startedAt = new Date();
   const outcome = await sendDelivery({
     deliveryId: claim.deliveryId,
@@ -93,7 +95,7 @@ async function handle(context: Context, message: Message<unknown>): Promise<void
   try {
     const db = context.db(deliveryId);
     const claim = await claimDelivery(db, deliveryId, series, context.circuit);
-    if (claim.kind === 'leased' || claim.kind === 'early') {
+    if (claim.kind === 'leased' || claim.kind === 'early' || claim.kind === 'busy' || claim.kind === 'throttled') {
       message.retry({ delaySeconds: queueDelay(claim.retryInSeconds) });
       return;
     }

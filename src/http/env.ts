@@ -5,6 +5,7 @@ import type { Database } from '../db/client.ts';
 import type { IdempotentRequest } from '../idempotency/idempotency-key.ts';
 import type { LogFields } from '../lib/log.ts';
 import type { LimiterSource, LimitVerdict } from '../lib/rate-limit.ts';
+import type { PortalSession } from '../portal/session-token.ts';
 import type { ErrorCode } from './errors.ts';
 
 export interface AppEnv {
@@ -14,6 +15,8 @@ export interface AppEnv {
     db: () => Database;
     /** Set by `admit`. */
     apiKey: ApiKey;
+    /** Set by `admit` when the request came with a portal session's token instead of an API key. */
+    portalSession?: PortalSession;
     /** The key's rate-limit count, started by `admit` while the key is looked up. */
     rateLimitCount?: Promise<LimitVerdict>;
     /** The parsed JSON body, set by `jsonBody`. */

@@ -48,6 +48,11 @@ export const ERRORS = {
     description: 'The API key lacks the scope the route needs (details.requiredScope)',
     details: z.object({ requiredScope: z.enum(['write:webhooks', 'read:webhooks']) }),
   },
+  API_KEY_REQUIRED: {
+    status: 403,
+    description: 'Only an API key may do this; a portal session cannot (it cannot open sessions or make keys)',
+    details: nothing,
+  },
   RESOURCE_ACCESS_DENIED: {
     status: 403,
     description: 'The key cannot reach this company (details.companyId) or webhook (details.resourceId)',

@@ -30,6 +30,7 @@ const webhook = {
   apiKeyId: API_KEY_ID,
   maxRetries: 3,
   timeoutMs: 30000,
+  rateLimitPerSecond: null,
   consecutiveFailures: 0,
   circuitOpenedAt: null,
   createdAt: '2026-11-26T17:49:50.569Z',
@@ -96,6 +97,15 @@ export const OPERATION_EXAMPLES: Record<string, OperationExamples> = {
   },
   deleteWebhook: { responses: {} },
   resetWebhookCircuit: { responses: { 200: webhook } },
+  createPortalSession: {
+    request: { companyId: 'ac573d40-5a77-4f9f-9426-3f1c293b42cd', readOnly: false, expiresInSeconds: 900 },
+    responses: {
+      201: {
+        url: 'https://webhooks.instaview.example/portal#token=ps_v1.k1.3q2-7wEAAAB4Vg1x.2xk5tQ8yVNmOd0jQ6nS4b1Zf0aXr2c',
+        expiresAt: '2026-11-26T18:17:02.311Z',
+      },
+    },
+  },
   rotateWebhookSecret: {
     request: { gracePeriodSeconds: 3600 },
     responses: {
@@ -195,6 +205,10 @@ export const ERROR_EXAMPLES: { [C in ErrorCode]: { message: string; details: Err
   INSUFFICIENT_PERMISSIONS: {
     message: 'API key lacks the write:webhooks scope',
     details: { requiredScope: 'write:webhooks' },
+  },
+  API_KEY_REQUIRED: {
+    message: 'A portal session cannot open portal sessions; use an API key',
+    details: {},
   },
   RESOURCE_ACCESS_DENIED: {
     message: 'This API key cannot access the given company',

@@ -56,7 +56,16 @@ const DOCS_POLICY =
   "font-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 /** The service's own routes: they describe the API or report on the service, and are not part of its contract. */
-export const SERVICE_PATHS = ['/openapi.json', '/docs', '/docs/scalar.js', '/health'] as const;
+export const SERVICE_PATHS = [
+  '/openapi.json',
+  '/docs',
+  '/docs/scalar.js',
+  '/health',
+  // The webhook portal's page and files (portal/page.ts); POST /portal/sessions is an operation.
+  '/portal',
+  '/portal/portal.js',
+  '/portal/portal.css',
+] as const;
 
 /**
  * A file of public/, made before every npm script (scripts/docs-assets.mjs): the OpenAPI document is

@@ -90,6 +90,7 @@ async function prepareWebhook(apiKey: ApiKey, body: CreateWebhookBody, secrets: 
     isActive: true,
     maxRetries: DEFAULT_MAX_RETRIES,
     timeoutMs: DEFAULT_TIMEOUT_MS,
+    rateLimitPerSecond: body.rateLimitPerSecond ?? null,
     consecutiveFailures: 0,
     circuitOpenedAt: null,
     createdAt,

@@ -20,6 +20,11 @@ const webhookShape = {
   apiKeyId: z.string().check(z.meta({ format: 'uuid' })),
   maxRetries: storedCount(),
   timeoutMs: storedCount(),
+  rateLimitPerSecond: z.nullable(
+    z
+      .int()
+      .check(z.minimum(1), z.maximum(1000), z.meta({ description: 'Deliveries a second at most; null: no limit' })),
+  ),
   consecutiveFailures: storedCount(),
   circuitOpenedAt: z.nullable(timestamp),
   createdAt: timestamp,
@@ -58,6 +63,7 @@ export interface WebhookRow {
   isActive: boolean;
   maxRetries: number;
   timeoutMs: number;
+  rateLimitPerSecond: number | null;
   consecutiveFailures: number;
   circuitOpenedAt: Date | null;
   createdAt: Date;
@@ -78,6 +84,7 @@ export function toWebhook(row: WebhookRow): Webhook {
     apiKeyId: row.apiKeyId,
     maxRetries: row.maxRetries,
     timeoutMs: row.timeoutMs,
+    rateLimitPerSecond: row.rateLimitPerSecond,
     consecutiveFailures: row.consecutiveFailures,
     circuitOpenedAt: row.circuitOpenedAt?.toISOString() ?? null,
     createdAt: row.createdAt.toISOString(),

@@ -15,6 +15,7 @@ export const LIMITS = {
   headerCount: 50,
   headerNameLength: 255,
   headerValueLength: 4096,
+  rateLimitPerSecond: { min: 1, max: 1000 },
 } as const;
 
 /** Any 8-4-4-4-12 hex UUID, in either case: the forms Postgres' uuid type reads. */
@@ -161,6 +162,15 @@ const headers = boundedArray(header, { min: 0, max: LIMITS.headerCount, noun: 'h
 );
 
 const name = text(1, LIMITS.nameLength, NUL);
+/** Deliveries a second at most; over it they wait their turn (never fail). null: no limit. */
+const rateLimitPerSecond = z.nullable(
+  z
+    .int(typeError('an integer number of deliveries a second'))
+    .check(
+      z.minimum(LIMITS.rateLimitPerSecond.min, `Must be at least ${LIMITS.rateLimitPerSecond.min}`),
+      z.maximum(LIMITS.rateLimitPerSecond.max, `Must be at most ${LIMITS.rateLimitPerSecond.max}`),
+    ),
+);
 const description = text(0, LIMITS.descriptionLength, NUL);
 const companyId = z
   .string(typeError('a UUID string'))
@@ -175,6 +185,7 @@ export const createWebhookSchema = z.strictObject(
     description: z.optional(z.nullable(description)),
     companyId: z.optional(z.nullable(companyId)),
     headers: z.optional(headers),
+    rateLimitPerSecond: z.optional(rateLimitPerSecond),
   },
   typeError('an object'),
 );
@@ -192,6 +203,7 @@ export const updateWebhookSchema = z
       description: z.optional(z.nullable(description)),
       headers: z.optional(headers),
       isActive: z.optional(z.boolean(typeError('true or false'))),
+      rateLimitPerSecond: z.optional(rateLimitPerSecond),
       // Named, so the answer says why rather than "unknown field".
       companyId: z.optional(
         z
@@ -203,7 +215,7 @@ export const updateWebhookSchema = z
   )
   .check(
     z.refine((body) => Object.keys(body).length > 0, {
-      error: 'Send at least one of url, events, name, description, headers, isActive',
+      error: 'Send at least one of url, events, name, description, headers, isActive, rateLimitPerSecond',
       // An unknown field is already its own issue; an empty body is the only other way to get here.
       when: (payload) => payload.issues.length === 0,
     }),

@@ -50,11 +50,12 @@ export async function insertWebhook(
       returning ${accounts.id}
     ), done as (
       insert into ${webhooks} (id, account_id, api_key_id, company_id, url, events, name, description,
-        header_names, headers_sealed, signing_secret_sealed, max_retries, timeout_ms, created_at, updated_at)
+        header_names, headers_sealed, signing_secret_sealed, max_retries, timeout_ms, rate_limit_per_second,
+        created_at, updated_at)
       select ${row.id}::uuid, slot.id, ${row.apiKeyId}::uuid, ${company}, ${row.url},
         ${sql.param(row.events)}::webhook_event[], ${row.name}, ${row.description}, ${sql.param(row.headerNames)}::text[],
         ${row.headersSealed}, ${row.signingSecretSealed}, ${row.maxRetries}::int, ${row.timeoutMs}::int,
-        ${createdAt}, ${createdAt}
+        ${row.rateLimitPerSecond}::int, ${createdAt}, ${createdAt}
       from slot
       returning 1
     )${remember ? sql`, ${remember}` : sql``}
@@ -97,6 +98,7 @@ const resourceColumns = (alias: string) =>
       'is_active',
       'max_retries',
       'timeout_ms',
+      'rate_limit_per_second',
       'consecutive_failures',
       'circuit_opened_at',
       'created_at',
@@ -123,6 +125,7 @@ type RawWebhook = {
   is_active: boolean;
   max_retries: number;
   timeout_ms: number;
+  rate_limit_per_second: number | null;
   consecutive_failures: number;
   circuit_opened_at: Timestamp | null;
   created_at: Timestamp;
@@ -143,6 +146,7 @@ function fromRaw(raw: RawWebhook): StoredWebhook {
     isActive: raw.is_active,
     maxRetries: raw.max_retries,
     timeoutMs: raw.timeout_ms,
+    rateLimitPerSecond: raw.rate_limit_per_second,
     consecutiveFailures: raw.consecutive_failures,
     circuitOpenedAt: raw.circuit_opened_at === null ? null : toDate(raw.circuit_opened_at),
     createdAt: toDate(raw.created_at),
@@ -300,6 +304,7 @@ export interface WebhookChanges {
   description?: string | null;
   headers?: { names: string[]; sealed: string | null };
   isActive?: boolean;
+  rateLimitPerSecond?: number | null;
 }
 
 function assignments(changes: WebhookChanges, updatedAt: Date): SQL {
@@ -316,6 +321,10 @@ function assignments(changes: WebhookChanges, updatedAt: Date): SQL {
     );
   }
   if (changes.isActive !== undefined) set.push(sql`is_active = ${changes.isActive}`);
+  if (changes.rateLimitPerSecond !== undefined) {
+    // A new limit starts afresh: no slot reserved under the old one holds anyone back.
+    set.push(sql`rate_limit_per_second = ${changes.rateLimitPerSecond}::int`, sql`rate_next_at = null`);
+  }
   return sql.join(set, sql`, `);
 }
 

@@ -18,6 +18,7 @@ export async function changesFrom(
   if (body.name !== undefined) changes.name = body.name;
   if (body.description !== undefined) changes.description = body.description;
   if (body.isActive !== undefined) changes.isActive = body.isActive;
+  if (body.rateLimitPerSecond !== undefined) changes.rateLimitPerSecond = body.rateLimitPerSecond;
   if (body.headers !== undefined) {
     changes.headers = {
       names: body.headers.map((header) => header.name),

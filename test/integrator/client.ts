@@ -49,6 +49,7 @@ export function advice(error: ApiError): string {
       return `next probe at ${error.details.nextProbeAt}`;
     case 'INVALID_JSON':
     case 'UNAUTHORIZED':
+    case 'API_KEY_REQUIRED':
     case 'DELIVERY_LOOP_REFUSED':
     case 'INTERNAL_ERROR':
       return error.message;
@@ -151,6 +152,10 @@ export async function exercise(client: Client, publisher: Client, accountId: str
   });
   check(recovered.response.status === 202 && typeof recovered.data?.data.count === 'number', 'recover');
   done.push('recoverDeliveries 202');
+
+  const session = await client.POST('/portal/sessions', { body: { readOnly: true, expiresInSeconds: 60 } });
+  check(session.response.status === 201 && /#token=ps_/.test(session.data?.data.url ?? ''), 'portal session');
+  done.push('createPortalSession 201');
 
   const published = await publisher.POST('/events', {
     body: { type: 'INTERVIEW_COMPLETED', accountId, data: { interviewId: 'integrator-1' } },

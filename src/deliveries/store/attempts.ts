@@ -40,6 +40,8 @@ export interface ClaimedAttempt {
   event: EventForDelivery;
   /** This attempt is the one let through an open circuit after its cool-down. */
   probe: boolean;
+  /** How long to wait before sending: the rate-limit slot this attempt holds is this far off (under a second). */
+  waitMs: number;
 }
 
 export type Claim =
@@ -58,15 +60,31 @@ export type Claim =
   | { kind: 'cancelled' }
   /** Its webhook's circuit is open: marked skipped, not sent. */
   | { kind: 'skipped' }
+  /** Its webhook has its share of attempts in flight already (fair lanes): try again shortly. */
+  | { kind: 'busy'; retryInSeconds: number }
+  /** Over its webhook's rate limit: a slot is reserved for it; it waits until then. Not an attempt. */
+  | { kind: 'throttled'; retryInSeconds: number }
   | { kind: 'send'; attempt: ClaimedAttempt };
 
 /** Time an attempt holds its lease beyond its timeout: enough to record the outcome. */
 const LEASE_MARGIN_MS = 30_000;
 /** A message this close to its delivery's next attempt is not early. */
 const EARLY_TOLERANCE = sql`interval '2 seconds'`;
+/**
+ * Attempts one webhook may have in flight at once, across the service: half of one consumer
+ * invocation's lanes (deliver.ts MAX_IN_FLIGHT), so a hanging or slow endpoint never holds them all.
+ * Counted from the webhook's `lanes` (delivery id → lease end) under its row lock: a crashed attempt's
+ * lane frees itself when its lease ends.
+ */
+export const MAX_LANES_PER_WEBHOOK = 3;
+/** A delivery whose webhook has no free lane comes back this much later. */
+const BUSY_RETRY_SECONDS = 1;
+/** A rate-limit slot this close is waited for in the lane; a later one goes back to the queue. */
+const SLOT_WAIT_MS = 1000;
 
 type ClaimRow = {
-  action: 'settled' | 'leased' | 'early' | 'cancel' | 'skip' | 'probe' | 'send';
+  action: 'settled' | 'leased' | 'early' | 'cancel' | 'skip' | 'busy' | 'throttle' | 'probe' | 'send';
+  wait_ms: number | null;
   lease_seconds: number | null;
   due_seconds: number | null;
   series: number;
@@ -106,30 +124,57 @@ export async function claimDelivery(
       select w.id, w.is_active, w.circuit_opened_at, w.url, w.timeout_ms, w.max_retries, w.header_names,
         w.headers_sealed, w.header_values_sealed, w.signing_secret_sealed,
         case when w.previous_secret_expires_at > now() then w.previous_signing_secret_sealed end
-          as previous_signing_secret_sealed
+          as previous_signing_secret_sealed,
+        w.rate_limit_per_second, w.rate_next_at,
+        (select count(*) from jsonb_each_text(w.lanes) l where l.value::timestamptz > now())::int as lanes_busy
       from ${webhooks} w
       where w.id = (select webhook_id from ${deliveries} where id = ${deliveryId}::uuid)
       for no key update
     ), target as (
       select d.id, d.series, d.status, d.next_attempt_at, d.locked_until, d.is_test, d.webhook_id, d.account_id,
         d.event_id, w.is_active, w.circuit_opened_at, w.url, w.timeout_ms, w.max_retries, w.header_names,
-        w.headers_sealed, w.header_values_sealed, w.signing_secret_sealed, w.previous_signing_secret_sealed
+        w.headers_sealed, w.header_values_sealed, w.signing_secret_sealed, w.previous_signing_secret_sealed,
+        w.rate_limit_per_second, w.lanes_busy, d.rate_slot_at,
+        -- The rate-limit slot this attempt would go at: the one it holds, or the webhook's next free one.
+        case when w.rate_limit_per_second is not null
+          then coalesce(d.rate_slot_at, greatest(w.rate_next_at, now())) end as slot
       from ${deliveries} d join webhook w on w.id = d.webhook_id
       where d.id = ${deliveryId}::uuid
       for update of d
-    ), decision as (
+    ), decided as (
       select target.*, case
         when status <> 'pending' or series <> ${series}::int then 'settled'
         when locked_until > now() then 'leased'
         when next_attempt_at > now() + ${EARLY_TOLERANCE} then 'early'
         when not is_active then 'cancel'
         when circuit_opened_at > now() - ${circuit.coolDownSeconds}::int * interval '1 second' then 'skip'
+        when lanes_busy >= ${MAX_LANES_PER_WEBHOOK}::int then 'busy'
+        when slot > now() + ${SLOT_WAIT_MS}::int * interval '1 millisecond' then 'throttle'
         when circuit_opened_at is not null then 'probe'
-        else 'send' end as action
+        else 'send' end as action,
+        greatest(0, ceil(extract(epoch from (slot - now())) * 1000))::int as wait_ms
       from target
-    ), probe as (
-      update ${webhooks} set circuit_opened_at = now(), revision = revision + 1
-      where id = (select webhook_id from decision where action = 'probe')
+    ), decision as (
+      select decided.*,
+        now() + (timeout_ms + ${LEASE_MARGIN_MS}::int + coalesce(wait_ms, 0)) * interval '1 millisecond' as lease_until
+      from decided
+    ), webhook_changed as (
+      -- One update of the webhook row for all the claim changes on it: the probe's new opening, the
+      -- lane the attempt takes (expired ones dropped), the rate-limit slot taken or reserved.
+      update ${webhooks} w set
+        circuit_opened_at = case when decision.action = 'probe' then now() else w.circuit_opened_at end,
+        revision = w.revision + case when decision.action = 'probe' then 1 else 0 end,
+        lanes = case when decision.action in ('send', 'probe') then
+            coalesce((select jsonb_object_agg(l.key, l.value) from jsonb_each_text(w.lanes) l
+              where l.value::timestamptz > now()), '{}'::jsonb)
+            || jsonb_build_object(decision.id::text, decision.lease_until)
+          else w.lanes end,
+        rate_next_at = case when decision.slot is not null and decision.rate_slot_at is null
+            and decision.action in ('send', 'probe', 'throttle')
+          then decision.slot + (1000.0 / decision.rate_limit_per_second) * interval '1 millisecond'
+          else w.rate_next_at end
+      from decision
+      where w.id = decision.webhook_id and decision.action in ('send', 'probe', 'throttle')
     ), marked as (
       update ${deliveries} d set
         status = case decision.action when 'cancel' then 'cancelled'::delivery_status
@@ -140,13 +185,14 @@ export async function claimDelivery(
         attempts = d.attempts + case when decision.action in ('send', 'probe') then 1 else 0 end,
         series_attempts = d.series_attempts + case when decision.action in ('send', 'probe') then 1 else 0 end,
         last_attempt_at = case when decision.action in ('send', 'probe') then now() else d.last_attempt_at end,
-        locked_until = case when decision.action in ('send', 'probe')
-          then now() + (decision.timeout_ms + ${LEASE_MARGIN_MS}::int) * interval '1 millisecond' end
+        locked_until = case when decision.action in ('send', 'probe') then decision.lease_until end,
+        rate_slot_at = case when decision.action = 'throttle' then decision.slot
+          when decision.action in ('send', 'probe') then null else d.rate_slot_at end
       from decision
-      where d.id = decision.id and decision.action in ('send', 'probe', 'cancel', 'skip')
+      where d.id = decision.id and decision.action in ('send', 'probe', 'cancel', 'skip', 'throttle')
       returning d.attempts, d.series_attempts
     )
-    select decision.action, ceil(extract(epoch from (decision.locked_until - now())))::int as lease_seconds,
+    select decision.action, decision.wait_ms, ceil(extract(epoch from (decision.locked_until - now())))::int as lease_seconds,
       ceil(extract(epoch from (decision.next_attempt_at - now())))::int as due_seconds,
       decision.series, decision.webhook_id, decision.account_id, decision.is_test, decision.url, decision.timeout_ms,
       decision.max_retries, decision.header_names, decision.headers_sealed, decision.header_values_sealed,
@@ -170,6 +216,11 @@ export async function claimDelivery(
       return { kind: 'cancelled' };
     case 'skip':
       return { kind: 'skipped' };
+    case 'busy':
+      return { kind: 'busy', retryInSeconds: BUSY_RETRY_SECONDS };
+    case 'throttle':
+      // Back a little before its slot (queue delays are whole seconds): then it waits the rest in a lane.
+      return { kind: 'throttled', retryInSeconds: Math.max(1, Math.floor((row.wait_ms ?? 1000) / 1000)) };
     case 'probe':
     case 'send':
       return {
@@ -195,6 +246,7 @@ export async function claimDelivery(
           },
           event: { type: row.event_type, occurredAt: row.occurred_at, companyId: row.company_id, data: row.data },
           probe: row.action === 'probe',
+          waitMs: row.action === 'send' || row.action === 'probe' ? (row.wait_ms ?? 0) : 0,
         },
       };
   }
@@ -228,12 +280,16 @@ export async function recordAttempt(
   circuit: CircuitSettings,
 ): Promise<{ pending: boolean }> {
   const status: DeliveryStatus = outcome.success ? 'succeeded' : outcome.nextAttemptAt ? 'pending' : 'failed';
-  const failures = outcome.success ? sql`0` : sql`w.consecutive_failures + 1`;
-  const circuitOpenedAt = outcome.success
-    ? sql`null::timestamptz`
-    : sql`case when w.circuit_opened_at is null and w.consecutive_failures + 1 >= ${circuit.failureThreshold}::int
+  // A test delivery leaves the circuit and the webhook as they were; it only gives back its lane.
+  const counts = !claim.isTest;
+  const failures = !counts ? sql`w.consecutive_failures` : outcome.success ? sql`0` : sql`w.consecutive_failures + 1`;
+  const circuitOpenedAt = !counts
+    ? sql`w.circuit_opened_at`
+    : outcome.success
+      ? sql`null::timestamptz`
+      : sql`case when w.circuit_opened_at is null and w.consecutive_failures + 1 >= ${circuit.failureThreshold}::int
         then now() else w.circuit_opened_at end`;
-  const active = outcome.gone ? sql`false` : sql`w.is_active`;
+  const active = counts && outcome.gone ? sql`false` : sql`w.is_active`;
   // This message's series, and not cancelled meanwhile: only then is the outcome the delivery's state.
   const current = sql`(d.series = ${claim.series}::int and d.status <> 'cancelled')`;
   const result = await retryingConflicts(() =>
@@ -256,10 +312,10 @@ export async function recordAttempt(
       returning d.id, ${current} and ${status === 'pending'} as pending
     ), webhook as (
       update ${webhooks} w set consecutive_failures = ${failures}, circuit_opened_at = ${circuitOpenedAt},
-        is_active = ${active},
+        is_active = ${active}, lanes = w.lanes - ${claim.deliveryId}::text,
         revision = w.revision + case when (w.consecutive_failures, w.circuit_opened_at, w.is_active)
           is distinct from (${failures}, ${circuitOpenedAt}, ${active}) then 1 else 0 end
-      where w.id = ${claim.webhookId}::uuid and not ${claim.isTest} and exists (select 1 from delivery)
+      where w.id = ${claim.webhookId}::uuid and exists (select 1 from delivery)
     ), cancelled as (
       update ${deliveries} set status = 'cancelled', last_error = 'not sent: the webhook was deactivated (HTTP 410)',
         next_attempt_at = null

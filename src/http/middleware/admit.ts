@@ -17,7 +17,9 @@ import {
 } from '../../auth/unknown-key-guard.ts';
 import { readConfig, type ServiceConfig } from '../../config.ts';
 import { takeRateLimit } from '../../lib/rate-limit.ts';
+import { secretBox } from '../../lib/secret-box.ts';
 import { type Documented, documented } from '../../openapi/describe.ts';
+import { isPortalToken, openPortalSession, type PortalSession, sessionKey } from '../../portal/session-token.ts';
 import type { AppEnv } from '../env.ts';
 import { ApiError, rateLimited, unauthorized } from '../errors.ts';
 
@@ -35,7 +37,14 @@ export interface Admission {
   rateLimit: KeyedRateLimit;
 }
 
-type Failure = 'malformed' | 'unknown' | 'revoked' | 'expired';
+type Failure =
+  | 'malformed'
+  | 'unknown'
+  | 'revoked'
+  | 'expired'
+  | 'session-malformed'
+  | 'session-expired'
+  | 'session-ended';
 
 /** What someone holding a dead key can do about it (README "Operator CLI"). */
 const NEW_KEY =
@@ -47,7 +56,34 @@ const FAILURE_MESSAGE: Record<Failure, string> = {
   unknown: 'API key is not valid',
   revoked: `API key has been revoked; ${NEW_KEY}`,
   expired: `API key has expired; ${NEW_KEY}`,
+  'session-malformed': 'Portal link is not valid; open a new one from where you got this one',
+  'session-expired': 'Portal link has expired; open a new one from where you got this one',
+  'session-ended':
+    'Portal link no longer works: the API key that opened it was revoked or has expired; ask for a new link',
 };
+
+/** A portal session's key failures say what to do with the link, not with a key its holder never saw. */
+const SESSION_FAILURE: Partial<Record<Failure, Failure>> = {
+  malformed: 'session-malformed',
+  unknown: 'session-malformed',
+  revoked: 'session-ended',
+  expired: 'session-ended',
+};
+
+/** The token's hash to look the key up by: an API key's own, or the one its portal session names. */
+async function keyTokenHash(
+  c: Context<AppEnv>,
+  token: string,
+): Promise<{ tokenHash: string; session?: PortalSession } | Failure> {
+  if (isPortalToken(token)) {
+    const session = await openPortalSession(secretBox(c.env.ENCRYPTION_KEYS), token);
+    if (!session) return 'session-malformed';
+    if (session.expiresAt <= Date.now()) return 'session-expired';
+    return { tokenHash: session.keyTokenHash, session };
+  }
+  if (!isWellFormedApiToken(token)) return 'malformed';
+  return { tokenHash: await hashApiToken(token) };
+}
 
 function reject(message: string, credentialsSent = true): never {
   throw unauthorized(message, { credentialsSent });
@@ -63,8 +99,10 @@ async function resolveApiKey(
   token: string,
   alongside: (tokenHash: string) => void,
 ): Promise<ApiKey | Failure> {
-  if (!isWellFormedApiToken(token)) return 'malformed';
-  const tokenHash = await hashApiToken(token);
+  const credential = await keyTokenHash(c, token);
+  if (typeof credential === 'string') return credential;
+  const { tokenHash, session } = credential;
+  if (session) c.set('portalSession', session);
   alongside(tokenHash);
   const config = readConfig(c.env);
   const cache = new TokenCache(c.env.TOKEN_CACHE, config.tokenCacheTtlSeconds);
@@ -93,7 +131,9 @@ async function resolveApiKey(
     }
   }
   // Checked on every request, cache hit or not: a cached key stays valid only until it expires.
-  return keyRejection(key, Date.now()) ?? key;
+  const rejection = keyRejection(key, Date.now());
+  if (rejection) return rejection;
+  return session ? sessionKey(key, session) : key;
 }
 
 /** Authenticates, checks the scope, enforces the rate limit; sets `apiKey`. */
@@ -109,7 +149,9 @@ export function admit({ scope, rateLimit }: Admission): Documented<MiddlewareHan
         );
       };
       const result = await resolveApiKey(c, token, startCount);
-      if (typeof result === 'string') reject(FAILURE_MESSAGE[result]);
+      if (typeof result === 'string') {
+        reject(FAILURE_MESSAGE[(c.get('portalSession') && SESSION_FAILURE[result]) || result]);
+      }
       c.set('apiKey', result);
       return true;
     },

@@ -1,0 +1,66 @@
+// Issue 16: a webhook's own delivery rate limit (rateLimitPerSecond). Over the rate, deliveries wait
+// their turn: none fails, none counts toward the circuit, none is lost, and the receiver never sees more
+// than the rate (+1) in any one second.
+import { describe, expect, it, vi } from 'vitest';
+import { expectValidationIssues } from './support/api.ts';
+import {
+  deliveriesOf,
+  eventually,
+  publish,
+  received,
+  webhookState,
+  webhookWithReceiver,
+} from './support/deliveries.ts';
+import { createTestAccount } from './support/fixtures.ts';
+import { call, create, data } from './support/routes.ts';
+
+vi.setConfig({ testTimeout: 60_000 });
+
+/** The most requests that arrived within any one second. */
+function mostInOneSecond(times: number[]): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let most = 0;
+  for (let start = 0; start < sorted.length; start++) {
+    let end = start;
+    while (end + 1 < sorted.length && (sorted[end + 1] ?? 0) - (sorted[start] ?? 0) < 1000) end++;
+    most = Math.max(most, end - start + 1);
+  }
+  return most;
+}
+
+describe('rateLimitPerSecond', () => {
+  it('is set on create and PATCH (null clears it), shown on the resource, 1 to 1000', async () => {
+    const account = await createTestAccount();
+    const webhook = await create(account, { rateLimitPerSecond: 5 });
+    expect(webhook.rateLimitPerSecond).toBe(5);
+    const patch = (body: unknown) => call('PATCH', `/webhooks/${webhook.id}`, { token: account.token, body });
+    expect(await data(await patch({ rateLimitPerSecond: 1000 }))).toMatchObject({ rateLimitPerSecond: 1000 });
+    expect(await data(await patch({ rateLimitPerSecond: null }))).toMatchObject({ rateLimitPerSecond: null });
+    expect((await create(account)).rateLimitPerSecond).toBeNull();
+    for (const bad of [0, 1001, 1.5, '5']) {
+      const issues = await expectValidationIssues(await patch({ rateLimitPerSecond: bad }));
+      expect(issues.map((issue) => issue.path)).toEqual(['rateLimitPerSecond']);
+    }
+  });
+
+  it('holds deliveries to the rate: every one sent once, none failed or counted, at most rate + 1 a second', async () => {
+    const account = await createTestAccount();
+    const rate = 2;
+    const { webhook, endpoint } = await webhookWithReceiver(account.token, { rateLimitPerSecond: rate });
+    const count = 9;
+    for (let i = 0; i < count; i++) await publish({ accountId: account.accountId });
+    const got = await eventually(async () => {
+      const requests = await received(endpoint.id);
+      expect(requests).toHaveLength(count);
+      return requests;
+    }, 30_000);
+    expect(new Set(got.map((request) => request.headers['webhook-id'])).size).toBe(count);
+    expect(mostInOneSecond(got.map((request) => request.receivedAt))).toBeLessThanOrEqual(rate + 1);
+    // 9 at 2 a second cannot all arrive within 3 seconds.
+    const times = got.map((request) => request.receivedAt);
+    expect(Math.max(...times) - Math.min(...times)).toBeGreaterThanOrEqual(((count - 1) / rate - 1) * 1000);
+    const stored = await deliveriesOf({ webhookId: webhook.id });
+    expect(stored.every((delivery) => delivery.status === 'succeeded' && delivery.attempts === 1)).toBe(true);
+    expect((await webhookState(webhook.id))?.consecutive_failures).toBe(0);
+  });
+});
