@@ -23,6 +23,16 @@ export interface MemoryFigures {
 }
 
 const HELLO_WORLD = `export default { fetch: () => Response.json({ success: true, data: { status: 'ok' } }) };\n`;
+/** The same, writing one JSON log line per request as the service does (src/http/middleware/request-log.ts). */
+const HELLO_WORLD_LOGGING = `export default {
+  fetch(request) {
+    const started = Date.now();
+    const response = Response.json({ success: true, data: { status: 'ok' } });
+    console.log(JSON.stringify({ level: 'info', message: 'request', requestId: crypto.randomUUID(),
+      method: request.method, path: new URL(request.url).pathname, status: 200, durationMs: Date.now() - started }));
+    return response;
+  },
+};\n`;
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -93,17 +103,24 @@ async function measure(worker: string, args: string[], cwd: string, requests: nu
 /** This service and a hello-world Worker, one after the other, under the same wrangler. */
 export async function measureMemory(requests: number): Promise<MemoryFigures[]> {
   const ours = await measure('this service', [], projectRoot, requests);
+  return [
+    ours,
+    await measureHelloWorld('hello-world Worker', HELLO_WORLD, requests),
+    await measureHelloWorld('hello-world + log line', HELLO_WORLD_LOGGING, requests),
+  ];
+}
+
+async function measureHelloWorld(name: string, source: string, requests: number): Promise<MemoryFigures> {
   const helloDir = mkdtempSync(join(tmpdir(), 'webhooks-hello-'));
   try {
-    writeFileSync(join(helloDir, 'index.js'), HELLO_WORLD);
+    writeFileSync(join(helloDir, 'index.js'), source);
     const toml = readFileSync(join(projectRoot, 'wrangler.toml'), 'utf8');
     const date = /^compatibility_date = "([^"]+)"/m.exec(toml)?.[1] ?? '2026-11-01';
     writeFileSync(
       join(helloDir, 'wrangler.toml'),
       `name = "hello"\nmain = "index.js"\ncompatibility_date = "${date}"\ncompatibility_flags = ["no_nodejs_compat_v2"]\n`,
     );
-    const hello = await measure('hello-world Worker', [], helloDir, requests);
-    return [ours, hello];
+    return await measure(name, [], helloDir, requests);
   } finally {
     rmSync(helloDir, { recursive: true, force: true });
   }
@@ -113,7 +130,7 @@ export function printMemory(figures: MemoryFigures[]): void {
   console.log('\nMemory under wrangler dev: workerd resident set, GET /health');
   for (const row of figures)
     console.log(
-      `  ${row.worker.padEnd(20)} ${row.requests} requests: ${row.rssBeforeMb} → ${row.rssAfterMb} MB, ` +
+      `  ${row.worker.padEnd(24)} ${row.requests} requests: ${row.rssBeforeMb} → ${row.rssAfterMb} MB, ` +
         `${row.growthKbPerRequest} KB per request`,
     );
 }

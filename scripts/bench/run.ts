@@ -7,6 +7,7 @@
 // key, and the bench-only bare insert (bench/worker.ts). workerd is pinned to core 0; the load
 // generator, relay and this script to core 1. Then deliveries: events published, fanned out and sent
 // to a local receiver that verifies each one (bench/deliveries.ts). Prints the tables, writes JSON.
+// Last, memory: workerd's growth per request, this service against a hello-world Worker (bench/memory.ts).
 //
 //   npm run bench                      # full run (a few minutes)
 //   npm run bench -- --smoke           # a few hundred requests: checks the benchmark still works
@@ -33,6 +34,7 @@ import { measureBundle } from './bundle.ts';
 import { measureDeliveries } from './deliveries.ts';
 import { measureDistance } from './distance.ts';
 import type { LoadPlan, LoadResult } from './load.ts';
+import { measureMemory, printMemory } from './memory.ts';
 import { cpuTimeMs, findWorkerd, pinToCore } from './processes.ts';
 import { activeMs, isConsoleCall, startProfiler, summariseProfile } from './profile.ts';
 import { type BenchReport, type IsolateProfile, median, printReport, type WorkloadFigures } from './report.ts';
@@ -495,6 +497,8 @@ try {
   writeFileSync(join(resultsDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
   const failed = printReport(report);
   log(`written to bench-results/latest.json`);
+  // Not in the smoke run: three more wrangler starts, and a figure only a long run makes meaningful.
+  if (!smoke) printMemory(await measureMemory(4000));
   if (failed) process.exitCode = 1;
 } finally {
   for (const cleanup of cleanups) {
