@@ -18,6 +18,22 @@ export interface DeliveryConfig {
   circuitCoolDownSeconds: number;
   /** Dev and tests only: receivers on loopback addresses (localhost) may be sent to. Private ones never. */
   allowPrivateTargets: boolean;
+  /** Failing this long without a success disables a webhook (AUTO_DISABLE_AFTER_SECONDS, 5 days). */
+  autoDisableAfterSeconds: number;
+  /** Where every account's state-change events also go, signed with its secret; null when not set. */
+  operationsWebhook: { url: string; secret: string } | null;
+}
+
+/** Optional secrets: absent from wrangler.toml's required list, so not in the generated Env. */
+interface OptionalSecrets {
+  OPERATIONS_WEBHOOK_URL?: string;
+  OPERATIONS_WEBHOOK_SECRET?: string;
+}
+
+function operationsWebhook(env: OptionalSecrets): DeliveryConfig['operationsWebhook'] {
+  const url = env.OPERATIONS_WEBHOOK_URL?.trim();
+  const secret = env.OPERATIONS_WEBHOOK_SECRET?.trim();
+  return url && secret ? { url, secret } : null;
 }
 
 export interface ServiceConfig {
@@ -71,6 +87,8 @@ function parseConfig(env: Env): ServiceConfig {
       circuitFailureThreshold: positiveInteger(env.CIRCUIT_FAILURE_THRESHOLD, 10),
       circuitCoolDownSeconds: positiveInteger(env.CIRCUIT_COOL_DOWN_SECONDS, 3600),
       allowPrivateTargets: env.DELIVERY_ALLOW_PRIVATE_TARGETS === 'true',
+      autoDisableAfterSeconds: positiveInteger(env.AUTO_DISABLE_AFTER_SECONDS, 5 * 86_400),
+      operationsWebhook: operationsWebhook(env as Env & OptionalSecrets),
     },
     // KV refuses shorter TTLs; a setting outside the bounds is clamped rather than failing every request.
     tokenCacheTtlSeconds: Math.min(MAX_TOKEN_CACHE_TTL_SECONDS, Math.max(KV_MIN_TTL_SECONDS, ttl)),

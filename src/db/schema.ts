@@ -84,6 +84,8 @@ export const apiKeyCompanies = pgTable(
 
 export const webhookEvent = pgEnum('webhook_event', WEBHOOK_EVENTS);
 
+export const disabledReason = pgEnum('webhook_disabled_reason', ['FAILING', 'GONE', 'MANUAL']);
+
 export const webhooks = pgTable(
   'webhooks',
   {
@@ -121,6 +123,17 @@ export const webhooks = pgTable(
     timeoutMs: integer('timeout_ms').notNull().default(30_000),
     consecutiveFailures: integer('consecutive_failures').notNull().default(0),
     circuitOpenedAt: timestamp('circuit_opened_at', { withTimezone: true, mode: 'date' }),
+    // Health (issue 17), kept by the statement that records an attempt (deliveries/store/state-changes.ts).
+    lastSuccessAt: timestamp('last_success_at', { withTimezone: true, mode: 'date' }),
+    lastFailureAt: timestamp('last_failure_at', { withTimezone: true, mode: 'date' }),
+    /** The first failed attempt since the last success: null while healthy. */
+    failingSince: timestamp('failing_since', { withTimezone: true, mode: 'date' }),
+    /** Why is_active went false; null while active. */
+    disabledReason: disabledReason('disabled_reason'),
+    disabledAt: timestamp('disabled_at', { withTimezone: true, mode: 'date' }),
+    /** Deliveries that failed their last retry since the last DELIVERY_EXHAUSTED event (at most one an hour). */
+    exhaustedPending: integer('exhausted_pending').notNull().default(0),
+    exhaustedNotifiedAt: timestamp('exhausted_notified_at', { withTimezone: true, mode: 'date' }),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull(),
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull(),
   },
@@ -176,6 +189,8 @@ export const events = pgTable(
     occurredAt: timestamp('occurred_at', { withTimezone: true, mode: 'date' }).notNull(),
     /** The event's data, a JSON object serialised once, so every attempt sends the same bytes. */
     data: text('data').notNull(),
+    /** A state-change event's webhook (WEBHOOK_DISABLED, …): the fan-out never delivers it there. */
+    subjectWebhookId: uuid('subject_webhook_id'),
     createdAt: createdAt(),
   },
   (t) => [
@@ -227,6 +242,8 @@ export const deliveries = pgTable(
     index('deliveries_webhook_created_idx').on(t.webhookId, t.createdAt.desc(), t.id.desc()),
     // The hourly sweep for deliveries that lost their message looks at pending ones only.
     index('deliveries_pending_created_idx').on(t.createdAt).where(sql`status = 'pending'`),
+    // GET /webhooks/{id}/stats counts a window's deliveries by status from this index alone (index-only scan).
+    index('deliveries_webhook_stats_idx').on(t.webhookId, t.createdAt, t.status).where(sql`not is_test`),
   ],
 );
 
@@ -246,4 +263,29 @@ export const deliveryAttempts = pgTable(
     responseExcerpt: text('response_excerpt'),
   },
   (t) => [primaryKey({ name: 'delivery_attempts_pkey', columns: [t.deliveryId, t.number] })],
+);
+
+/** Latency buckets' upper bounds in ms (the last is open): webhook_attempt_stats.latency counts attempts in each. */
+export const LATENCY_BOUNDS_MS = [
+  25, 50, 100, 150, 200, 300, 400, 500, 750, 1000, 1500, 2000, 3000, 5000, 10000,
+] as const;
+
+/**
+ * Attempts per webhook per 5 minutes, upserted by the statement that records each attempt: what the stats
+ * route sums (30 days are at most 8,640 rows a webhook, where the attempts themselves can be millions).
+ */
+export const webhookAttemptStats = pgTable(
+  'webhook_attempt_stats',
+  {
+    webhookId: uuid('webhook_id')
+      .notNull()
+      .references(() => webhooks.id, { onDelete: 'cascade' }),
+    bucketStart: timestamp('bucket_start', { withTimezone: true, mode: 'date' }).notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    succeeded: integer('succeeded').notNull().default(0),
+    failed: integer('failed').notNull().default(0),
+    /** Attempts per latency bucket (LATENCY_BOUNDS_MS, then one for anything slower): 16 counts. */
+    latency: integer('latency').array().notNull(),
+  },
+  (t) => [primaryKey({ name: 'webhook_attempt_stats_pkey', columns: [t.webhookId, t.bucketStart] })],
 );

@@ -5,14 +5,16 @@
 import * as z from 'zod/mini';
 import { createDatabase, type Database } from '../db/client.ts';
 import { isDataException } from '../db/errors.ts';
-import { type EventMessage, toEventMessage } from '../events/message.ts';
+import { toEventMessage } from '../events/message.ts';
 import { publishedEventSchema } from '../events/schema.ts';
 import { describeError, logError, logInfo } from '../lib/log.ts';
 import { backoffSeconds, type DeliveryMessage, MAX_BATCH } from './messages.ts';
-import { fanOut, markEnqueued } from './store/events.ts';
+import { isStateChangeMessage, queueForOperations } from './state-events.ts';
+import { fanOut, markEnqueued, type PublishedEvent } from './store/events.ts';
+import type { StateEvent } from './store/state-changes.ts';
 
-async function fanOutEvent(db: Database, deliveriesQueue: Queue<DeliveryMessage>, event: EventMessage) {
-  const pending = await fanOut(db, { ...event, data: JSON.stringify(event.data) });
+async function fanOutEvent(db: Database, deliveriesQueue: Queue<DeliveryMessage>, event: PublishedEvent) {
+  const pending = await fanOut(db, event);
   for (let start = 0; start < pending.length; start += MAX_BATCH) {
     const batch = pending.slice(start, start + MAX_BATCH);
     await deliveriesQueue.sendBatch(batch.map(({ id, series }) => ({ body: { deliveryId: id, series } })));
@@ -27,6 +29,10 @@ async function fanOutEvent(db: Database, deliveriesQueue: Queue<DeliveryMessage>
 export async function consumeEvents(batch: MessageBatch<unknown>, env: Env): Promise<void> {
   const deliveriesQueue = env.WEBHOOK_DELIVERIES as Queue<DeliveryMessage>;
   for (const message of batch.messages) {
+    if (isStateChangeMessage(message.body)) {
+      await fanOutStateEvent(env, message, message.body.event);
+      continue;
+    }
     const parsed = z.safeParse(publishedEventSchema, message.body);
     if (!parsed.success) {
       // Retrying cannot make it valid: logged (ids and paths only, never the data) and dropped.
@@ -42,7 +48,7 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env): Pro
     try {
       // Named per event, so the local SQL endpoint can count each fan-out's statements.
       const db = createDatabase(env, `webhooks fan-out ${event.accountId}:${event.id}`);
-      const queued = await fanOutEvent(db, deliveriesQueue, event);
+      const queued = await fanOutEvent(db, deliveriesQueue, { ...event, data: JSON.stringify(event.data) });
       logInfo('event fanned out', {
         eventId: event.id,
         accountId: event.accountId,
@@ -69,5 +75,29 @@ export async function consumeEvents(batch: MessageBatch<unknown>, env: Env): Pro
       });
       message.retry({ delaySeconds: backoffSeconds(message.attempts) });
     }
+  }
+}
+
+/** A state-change event, stored already: fanned out as any event, then queued for the operations endpoint. */
+async function fanOutStateEvent(env: Env, message: Message<unknown>, event: StateEvent): Promise<void> {
+  try {
+    const db = createDatabase(env, `webhooks fan-out ${event.accountId}:${event.id}`);
+    const queued = await fanOutEvent(db, env.WEBHOOK_DELIVERIES as Queue<DeliveryMessage>, event);
+    await queueForOperations(env, event);
+    logInfo('event fanned out', {
+      eventId: event.id,
+      accountId: event.accountId,
+      type: event.type,
+      deliveries: queued,
+    });
+    message.ack();
+  } catch (error) {
+    logError('event fan-out failed; retrying', {
+      eventId: event.id,
+      accountId: event.accountId,
+      attempts: message.attempts,
+      ...describeError(error),
+    });
+    message.retry({ delaySeconds: backoffSeconds(message.attempts) });
   }
 }

@@ -92,6 +92,10 @@ async function prepareWebhook(apiKey: ApiKey, body: CreateWebhookBody, secrets: 
     timeoutMs: DEFAULT_TIMEOUT_MS,
     consecutiveFailures: 0,
     circuitOpenedAt: null,
+    failingSince: null,
+    lastSuccessAt: null,
+    disabledReason: null,
+    disabledAt: null,
     createdAt,
     updatedAt: createdAt,
   };

@@ -4,6 +4,7 @@ import { sql } from 'drizzle-orm';
 import type { Database } from '../../db/client.ts';
 import { deliveries, events, webhooks } from '../../db/schema.ts';
 import type { WebhookEvent } from '../../events/event-types.ts';
+import { storedStateEvent } from './stored-state-event.ts';
 
 export interface PublishedEvent {
   id: string;
@@ -22,7 +23,8 @@ export interface PublishedEvent {
  *
  * Who receives it: an active webhook of the account subscribed to the type, whose company is the
  * event's, or which has no company and whose creating key reaches the event's company now (revoking
- * the key later does not silence it). An event without a company reaches only webhooks without one.
+ * the key later does not silence it). An event without a company reaches only webhooks without one. A
+ * state-change event (stored already: stored-state-event.ts) never reaches the webhook it is about.
  */
 export async function fanOut(db: Database, event: PublishedEvent): Promise<{ id: string; series: number }[]> {
   const result = await db.execute<{ id: string; series: number }>(sql`
@@ -35,10 +37,10 @@ export async function fanOut(db: Database, event: PublishedEvent): Promise<{ id:
         and (${event.companyId}::uuid is null
           or exists (select 1 from companies c where c.id = ${event.companyId}::uuid and c.account_id = a.id))
       on conflict (account_id, id) do nothing
-      returning account_id, id, company_id, type
-    ), targets as (
-      select w.id as webhook_id from ${webhooks} w join new_event e on w.account_id = e.account_id
-      where w.is_active and e.type = any(w.events) and (
+      returning account_id, id, company_id, type, subject_webhook_id
+    ), ${storedStateEvent(event)}, targets as (
+      select w.id as webhook_id from ${webhooks} w join the_event e on w.account_id = e.account_id
+      where w.is_active and e.type = any(w.events) and w.id is distinct from e.subject_webhook_id and (
         w.company_id = e.company_id
         or (w.company_id is null and (
           e.company_id is null
