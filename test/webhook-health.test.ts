@@ -3,10 +3,12 @@
 // reasons, re-enabling, and the operations endpoint. End to end through the Worker, its queues and the
 // test receiver. Test configuration (vitest.config.ts): retries 1 s apart, circuit threshold 3,
 // cool-down 60 s; the auto-disable time is the default 5 days, reached by backdating failing_since.
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { sql } from 'drizzle-orm';
 import { describe, expect, it, vi } from 'vitest';
 import { STATE_CHANGE_EVENTS } from '../src/events/event-types.ts';
+import worker from '../src/index.ts';
 import { expectError, expectValidationIssues, throughWorker, webhookRequest } from './support/api.ts';
 import { withDatabase } from './support/database.ts';
 import {
@@ -533,6 +535,55 @@ describe('the operations endpoint (OPERATIONS_WEBHOOK_URL)', () => {
       acked: true,
     });
     expect(sent).toContainEqual({ kind: 'operations', event });
+  });
+});
+
+describe('the hourly sweep', () => {
+  async function runCron() {
+    const ctx = createExecutionContext();
+    await worker.scheduled(createScheduledController({ cron: '17 * * * *', scheduledTime: Date.now() }), env, ctx);
+    await waitOnExecutionContext(ctx);
+  }
+
+  it('fans out a state-change event whose message was lost', async () => {
+    const account = await createTestAccount();
+    const { webhook } = await webhookWithReceiver(account.token);
+    const watcher = await webhookWithReceiver(account.token, { events: ['WEBHOOK_DISABLED'] });
+    // A queue that refuses every message cannot be had from Miniflare: this binding throws, as a failed send does.
+    const failingQueue = {
+      send: async () => Promise.reject(new Error('queue unavailable')),
+      sendBatch: async () => Promise.reject(new Error('queue unavailable')),
+    };
+    const response = await throughWorker(
+      webhookRequest({ isActive: false }, { token: account.token, method: 'PATCH', path: `/webhooks/${webhook.id}` }),
+      { WEBHOOK_EVENTS: failingQueue } as unknown as Partial<Env>,
+    );
+    expect(response.status).toBe(200);
+    expect((await eventsAbout(webhook.id)).map((event) => event.type)).toEqual(['WEBHOOK_DISABLED']);
+    await pause(1500);
+    expect(await received(watcher.endpoint.id)).toEqual([]);
+    await withDatabase((db) =>
+      db.execute(sql`update events set created_at = now() - interval '15 minutes'
+        where subject_webhook_id = ${webhook.id}::uuid`),
+    );
+    await runCron();
+    await eventually(async () => expect(await received(watcher.endpoint.id)).toHaveLength(1));
+  });
+
+  it('drops rollup rows older than the longest window', async () => {
+    const account = await createTestAccount();
+    const { webhook } = await webhookWithReceiver(account.token);
+    await withDatabase((db) =>
+      db.execute(sql`insert into webhook_attempt_stats (webhook_id, bucket_start, attempts, latency) values
+        (${webhook.id}::uuid, now() - interval '32 days', 1, array_fill(0, array[16])),
+        (${webhook.id}::uuid, now() - interval '29 days', 1, array_fill(0, array[16]))`),
+    );
+    await runCron();
+    const left = await withDatabase((db) =>
+      db.execute<{ days: number }>(sql`select extract(day from now() - bucket_start)::int as days
+        from webhook_attempt_stats where webhook_id = ${webhook.id}::uuid`),
+    );
+    expect(left.rows).toEqual([{ days: 29 }]);
   });
 });
 

@@ -1,7 +1,10 @@
 import type { Database } from '../db/client.ts';
 import { createDatabase } from '../db/client.ts';
 import { type DeliveryMessage, MAX_BATCH } from '../deliveries/messages.ts';
+import type { StateChangeMessage } from '../deliveries/state-events.ts';
 import { markNotEnqueued, purgeOldEvents, takeStrandedDeliveries } from '../deliveries/store/events.ts';
+import { purgeOldStats } from '../deliveries/store/stats.ts';
+import { unsentStateEvents } from '../deliveries/store/stored-state-event.ts';
 import { purgeExpiredIdempotencyRecords } from '../idempotency/store.ts';
 import { describeError, logError, logInfo } from '../lib/log.ts';
 
@@ -26,6 +29,17 @@ async function requeueStranded(db: Database, queue: Queue<DeliveryMessage>): Pro
   return stranded.length;
 }
 
+/** State-change events whose fan-out message was lost, on the queue again. */
+async function requeueStateEvents(db: Database, queue: Queue<StateChangeMessage>): Promise<number> {
+  const unsent = await unsentStateEvents(db, STRANDED_PER_SWEEP);
+  for (let start = 0; start < unsent.length; start += MAX_BATCH) {
+    await queue.sendBatch(
+      unsent.slice(start, start + MAX_BATCH).map((event) => ({ body: { kind: 'state-change', event } })),
+    );
+  }
+  return unsent.length;
+}
+
 /**
  * The hourly cron (wrangler.toml [triggers]): Idempotency-Key records past their 24 h, events (and with
  * them their deliveries and attempts) past their 30 days, and pending deliveries that lost their queue
@@ -41,6 +55,8 @@ export async function runScheduledJobs(
     ['idempotency keys purged', () => purgeExpiredIdempotencyRecords(db, controller.scheduledTime)],
     ['events purged', () => purgeOldEvents(db)],
     ['stranded deliveries queued again', () => requeueStranded(db, env.WEBHOOK_DELIVERIES as Queue<DeliveryMessage>)],
+    ['delivery stats purged', () => purgeOldStats(db)],
+    ['state-change events queued again', () => requeueStateEvents(db, env.WEBHOOK_EVENTS as Queue<StateChangeMessage>)],
   ];
   const failures: unknown[] = [];
   for (const [name, run] of jobs) {

@@ -98,3 +98,11 @@ export async function webhookStats(
     buckets: row ? fromJson(row.buckets) : [],
   };
 }
+
+/** Rollup rows past the longest window (30 days, and a day of margin): the hourly cron drops them. */
+export async function purgeOldStats(db: Database): Promise<number> {
+  const result = await db.execute(
+    sql`delete from ${webhookAttemptStats} where bucket_start < now() - interval '31 days'`,
+  );
+  return result.rowCount ?? 0;
+}
