@@ -9,7 +9,22 @@ CREATE TABLE "webhook_attempt_stats" (
 	"attempts" integer DEFAULT 0 NOT NULL,
 	"succeeded" integer DEFAULT 0 NOT NULL,
 	"failed" integer DEFAULT 0 NOT NULL,
-	"latency" integer[] NOT NULL,
+	"latency_0" integer DEFAULT 0 NOT NULL,
+	"latency_1" integer DEFAULT 0 NOT NULL,
+	"latency_2" integer DEFAULT 0 NOT NULL,
+	"latency_3" integer DEFAULT 0 NOT NULL,
+	"latency_4" integer DEFAULT 0 NOT NULL,
+	"latency_5" integer DEFAULT 0 NOT NULL,
+	"latency_6" integer DEFAULT 0 NOT NULL,
+	"latency_7" integer DEFAULT 0 NOT NULL,
+	"latency_8" integer DEFAULT 0 NOT NULL,
+	"latency_9" integer DEFAULT 0 NOT NULL,
+	"latency_10" integer DEFAULT 0 NOT NULL,
+	"latency_11" integer DEFAULT 0 NOT NULL,
+	"latency_12" integer DEFAULT 0 NOT NULL,
+	"latency_13" integer DEFAULT 0 NOT NULL,
+	"latency_14" integer DEFAULT 0 NOT NULL,
+	"latency_15" integer DEFAULT 0 NOT NULL,
 	CONSTRAINT "webhook_attempt_stats_pkey" PRIMARY KEY("webhook_id","bucket_start")
 );
 --> statement-breakpoint

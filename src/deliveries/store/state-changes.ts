@@ -8,7 +8,7 @@
 // after), so at most one per change; DELIVERY_EXHAUSTED at most once an hour per webhook, carrying the
 // count of deliveries that failed their last retry since the previous one.
 import { type SQL, sql } from 'drizzle-orm';
-import { events, LATENCY_BOUNDS_MS, webhookAttemptStats } from '../../db/schema.ts';
+import { events, webhookAttemptStats } from '../../db/schema.ts';
 import type { StateChangeEvent } from '../../events/event-types.ts';
 import { latencyBucket } from './latency.ts';
 import { iso } from './shared.ts';
@@ -78,18 +78,14 @@ export const cancelledBecause = (gone: boolean) =>
  * so the stats route sums a few thousand rows instead of reading every attempt.
  */
 export function rollupCte(webhookId: string, attempt: { success: boolean; durationMs: number }, when: SQL): SQL {
-  const latency = new Array<number>(LATENCY_BOUNDS_MS.length + 1).fill(0);
-  const bucket = latencyBucket(attempt.durationMs);
-  latency[bucket] = 1;
+  const latency = sql.raw(`latency_${latencyBucket(attempt.durationMs)}`);
   const ok = attempt.success ? 1 : 0;
   return sql`rollup as (
-    insert into ${webhookAttemptStats} as s (webhook_id, bucket_start, attempts, succeeded, failed, latency)
-    select ${webhookId}::uuid, to_timestamp(floor(extract(epoch from now()) / 300) * 300), 1, ${ok}::int, ${1 - ok}::int,
-      ${sql.param(latency)}::int[]
+    insert into ${webhookAttemptStats} as s (webhook_id, bucket_start, attempts, succeeded, failed, ${latency})
+    select ${webhookId}::uuid, to_timestamp(floor(extract(epoch from now()) / 300) * 300), 1, ${ok}::int, ${1 - ok}::int, 1
     where ${when}
     on conflict (webhook_id, bucket_start) do update set attempts = s.attempts + 1,
-      succeeded = s.succeeded + ${ok}::int, failed = s.failed + ${1 - ok}::int,
-      latency[${bucket + 1}::int] = s.latency[${bucket + 1}::int] + 1
+      succeeded = s.succeeded + ${ok}::int, failed = s.failed + ${1 - ok}::int, ${latency} = s.${latency} + 1
   )`;
 }
 

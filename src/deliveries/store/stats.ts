@@ -35,7 +35,7 @@ export interface WebhookStatsRow {
 }
 
 const latencySums = sql.raw(
-  Array.from({ length: LATENCY_BUCKETS }, (_, index) => `coalesce(sum(s.latency[${index + 1}]), 0)`).join(', '),
+  Array.from({ length: LATENCY_BUCKETS }, (_, index) => `coalesce(sum(s.latency_${index}), 0)`).join(', '),
 );
 
 /**
