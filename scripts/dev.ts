@@ -3,7 +3,9 @@
 // 127.0.0.1:8787 (--port or PORT to change it), and a dev API key with a curl example to try it.
 //
 // Stops everything it started on SIGINT (Ctrl-C), SIGTERM or SIGHUP, whichever process of the
-// `npm run dev` chain receives it (scripts/with-node.mjs passes them on).
+// `npm run dev` chain receives it (scripts/with-node.mjs passes them on). Fires the Worker's crons on
+// their schedule (local/dev-cron.ts). After a SIGKILL, nothing it started keeps running (one process
+// group), and the next start stops whatever was left if that group was not the one killed.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -11,14 +13,17 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { migrateDatabase } from './db/migrate.ts';
 import { ensureDevCredentials } from './local/dev-credentials.ts';
+import { configuredCrons, runCrons } from './local/dev-cron.ts';
 import {
   assertNoDevServer,
   dataDir,
   projectRoot,
   recordDevServer,
   serveEmbeddedDatabase,
+  stopLeftovers,
 } from './local/dev-database.ts';
 import { routeDevLog } from './local/dev-log.ts';
+import { processTree, stopProcesses } from './local/dev-processes.ts';
 import { ensureDevSecrets } from './local/dev-secrets.ts';
 import { startNeonHttpEndpoint } from './local/neon-http-endpoint.ts';
 import { UserError } from './local/user-error.ts';
@@ -62,31 +67,31 @@ function ensurePortFree(port: number): Promise<void> {
 
 const cleanups: (() => Promise<void> | void)[] = [];
 let wrangler: ChildProcess | undefined;
-let stopping = false;
+/** wrangler and the processes under it, as last seen: once wrangler has gone, its children cannot be found from it. */
+let wranglerProcesses: number[] = [];
+let stopping: Promise<never> | undefined;
 
-/** Stops wrangler's whole process group (workerd, esbuild), then the relay and the database. */
-async function stop(exitCode: number): Promise<never> {
-  if (!stopping) {
-    stopping = true;
-    const group = wrangler?.pid;
-    if (group !== undefined && wrangler?.exitCode === null) {
-      const exited = new Promise<void>((resolve) => wrangler?.once('exit', () => resolve()));
-      try {
-        process.kill(-group, 'SIGTERM');
-      } catch {}
-      const forced = setTimeout(() => {
-        try {
-          process.kill(-group, 'SIGKILL');
-        } catch {}
-      }, 5000);
-      await exited;
-      clearTimeout(forced);
-      // Anything wrangler left behind in its group.
-      try {
-        process.kill(-group, 'SIGKILL');
-      } catch {}
+/**
+ * Stops everything, once: however many signals arrive, and when wrangler's own exit asks again while
+ * a stop is under way, every caller waits for the same clean-ups (the state file, the SQL endpoint,
+ * PGlite's clean close) before the process exits.
+ */
+function stop(exitCode: number): Promise<never> {
+  stopping ??= stopEverything(exitCode);
+  return stopping;
+}
+
+async function stopEverything(exitCode: number): Promise<never> {
+  if (wrangler?.pid !== undefined) {
+    const tree = new Set([...wranglerProcesses, ...processTree(wrangler.pid)]);
+    await stopProcesses([...tree], projectRoot, 5000);
+  }
+  for (const cleanup of cleanups.reverse()) {
+    try {
+      await cleanup();
+    } catch (error) {
+      console.error(`[dev] clean-up failed: ${(error as Error).message}`);
     }
-    for (const cleanup of cleanups.reverse()) await cleanup();
   }
   process.exit(exitCode);
 }
@@ -96,11 +101,17 @@ const DEV_DELIVERY_VARS = [
   'DELIVERY_ALLOW_PRIVATE_TARGETS:true',
   'DELIVERY_RETRY_SCHEDULE:2,10,30',
   'CIRCUIT_COOL_DOWN_SECONDS:60',
+  'STRANDED_AFTER_SECONDS:10',
 ];
 
 async function main(): Promise<void> {
   const { port, logs } = chosenOptions();
   assertNoDevServer();
+  const leftovers = await stopLeftovers();
+  if (leftovers.length > 0)
+    console.log(
+      `[dev] stopped ${leftovers.length} processes a killed npm run dev left running (pids ${leftovers.join(', ')})`,
+    );
   await ensurePortFree(port);
   mkdirSync(dataDir, { recursive: true });
   ensureDevSecrets();
@@ -109,7 +120,8 @@ async function main(): Promise<void> {
   const embedded = external ? undefined : await serveEmbeddedDatabase();
   if (embedded) cleanups.push(() => embedded.close());
   const databaseUrl = external ?? (embedded as { url: string }).url;
-  cleanups.push(recordDevServer(databaseUrl, `http://${HOST}:${port}`));
+  const record = recordDevServer(databaseUrl, `http://${HOST}:${port}`);
+  cleanups.push(() => record.forget());
   console.log(`[dev] database: ${external ? 'DATABASE_URL' : 'embedded PGlite in .data/pglite'}`);
 
   await migrateDatabase(databaseUrl);
@@ -129,16 +141,18 @@ async function main(): Promise<void> {
       '--env-file',
       '.data/dev.env',
       // Deliveries on a laptop: receivers on localhost, retries within a minute, a circuit that cools
-      // down in one (production: no private targets, retries over a day, an hour's cool-down).
+      // down in one, what a crash stranded taken 10 s past due (production: no private targets,
+      // retries over a day, an hour's cool-down, 60 s).
       ...DEV_DELIVERY_VARS.flatMap((binding) => ['--var', binding]),
     ],
-    // Its own process group, so stopping dev can take down workerd and esbuild with it. The Worker's
-    // DATABASE_URL names the local endpoint, which src/db/client.ts reaches over plain http.
+    // In npm's process group, not one of its own: a SIGKILL to the group (a crash, a closed terminal)
+    // then takes wrangler, workerd and esbuild down with everything else, and nothing goes on serving
+    // without its database. The Worker's DATABASE_URL names the local endpoint, which
+    // src/db/client.ts reaches over plain http.
     {
       cwd: projectRoot,
       // Into .data/dev.log (dev-log.ts): the terminal shows the banner, not wrangler's start-up output.
       stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
       env: { ...process.env, DATABASE_URL: endpoint.databaseUrl },
     },
   );
@@ -162,6 +176,17 @@ async function main(): Promise<void> {
     if (!logs) console.error(`[dev] wrangler said:\n${devLog.tail(20).join('\n')}`);
     throw error;
   }
+  // Noted in the state file too: if this process is killed outright, the next start stops them.
+  const noteProcesses = () => {
+    if (wrangler?.pid === undefined || stopping) return;
+    wranglerProcesses = processTree(wrangler.pid);
+    record.recordProcesses(wranglerProcesses);
+  };
+  noteProcesses();
+  setInterval(noteProcesses, 10_000).unref();
+  const crons = runCrons(base, configuredCrons(projectRoot), (message) => console.error(`[dev] ${message}`));
+  cleanups.push(() => crons.stop());
+
   const example = JSON.stringify({
     url: 'https://example.com/webhooks/instaview',
     events: ['INTERVIEW_COMPLETED', 'PING'],

@@ -24,7 +24,7 @@ import {
   webhookWithReceiver,
 } from './support/deliveries.ts';
 import { createTestAccount, createTestCompany, createTestKey } from './support/fixtures.ts';
-import { statementsNamed } from './support/statements.ts';
+import { statementsNamed, statementsOf } from './support/statements.ts';
 
 // Each test waits on queues, and on retries a second apart.
 vi.setConfig({ testTimeout: 30_000 });
@@ -181,16 +181,23 @@ describe('who receives an event (fan-out)', () => {
     expect(await receivers()).toEqual({ ...none, forA: 1, forB: 1, wideByFullKey: 3, wideByLimitedKey: 2 });
   }, 60_000);
 
-  it('fans out in one statement (and one to mark the messages enqueued), whatever the number of webhooks', async () => {
+  it('stores the event in one statement before the 202, fans it out in one (and one to mark the messages enqueued)', async () => {
     const account = await createTestAccount();
     const hooks = await Promise.all(Array.from({ length: 5 }, () => webhookWithReceiver(account.token)));
-    const eventId = await publish({ accountId: account.accountId });
+    const response = await throughWorker(publishRequest({ accountId: account.accountId }));
+    expect(response.status).toBe(202);
+    const { eventId } = ((await response.json()) as { data: { eventId: string } }).data;
+    // The publish: the one statement that stores it, so the 202 means it is in Postgres.
+    const publishing = await statementsOf(response);
+    expect(publishing).toHaveLength(1);
+    expect(publishing[0]).toContain('insert into "events"');
     await eventually(async () => {
       for (const hook of hooks) expect(await received(hook.endpoint.id)).toHaveLength(1);
     });
+    // The fan-out works from the stored row (the message carries its key only).
     const statements = await statementsNamed(`webhooks fan-out ${account.accountId}:${eventId}`);
     expect(statements).toHaveLength(2);
-    expect(statements[0]).toContain('insert into "events"');
+    expect(statements[0]).toContain('update "events" set fanned_out_at');
     expect(statements[1]).toContain('enqueued_at');
     // Each attempt: the claim and the record.
     const [delivery] = await deliveriesOf({ eventId });

@@ -8,6 +8,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { MAX_IN_FLIGHT } from '../src/deliveries/deliver.ts';
 import { parseRetryAfter, retryDelaySeconds } from '../src/deliveries/retry-schedule.ts';
 import worker from '../src/index.ts';
+import { PURGE_CRON, SWEEP_CRON } from '../src/jobs/scheduled.ts';
 import { secretBox } from '../src/lib/secret-box.ts';
 import { sealHeaders } from '../src/webhooks/secrets.ts';
 import { throughWorker, webhookRequest } from './support/api.ts';
@@ -358,7 +359,7 @@ describe('a receiver answering with a NUL byte', () => {
   });
 });
 
-describe('the hourly sweep', () => {
+describe('the crons: hourly purge, minute sweep', () => {
   it('drops events older than 30 days, with their deliveries and attempts, and keeps younger ones', async () => {
     const account = await createTestAccount();
     await webhookWithReceiver(account.token);
@@ -372,7 +373,7 @@ describe('the hourly sweep', () => {
       await db.execute(sql`update events set created_at = now() - interval '29 days' where id = ${young.eventId}`);
     });
     const ctx = createExecutionContext();
-    await worker.scheduled(createScheduledController({ cron: '17 * * * *', scheduledTime: Date.now() }), env, ctx);
+    await worker.scheduled(createScheduledController({ cron: PURGE_CRON, scheduledTime: Date.now() }), env, ctx);
     await waitOnExecutionContext(ctx);
     const events = await withDatabase((db) =>
       db.execute<{ id: string }>(sql`select id from events where id in (${old.eventId}, ${young.eventId})`),
@@ -395,7 +396,7 @@ describe('the hourly sweep', () => {
     const holding = holdRowLock(sql`select id from deliveries where id = ${held.deliveryId}::uuid for update`, 2);
     await pause(300);
     const ctx = createExecutionContext();
-    await worker.scheduled(createScheduledController({ cron: '17 * * * *', scheduledTime: Date.now() }), env, ctx);
+    await worker.scheduled(createScheduledController({ cron: SWEEP_CRON, scheduledTime: Date.now() }), env, ctx);
     await waitOnExecutionContext(ctx);
     const queued = await withDatabase((db) =>
       db.execute<{ id: string }>(
@@ -417,7 +418,7 @@ describe('the hourly sweep', () => {
       db.execute(sql`update deliveries set created_at = now() - interval '1 hour' where event_id = ${eventId}`),
     );
     const ctx = createExecutionContext();
-    await worker.scheduled(createScheduledController({ cron: '17 * * * *', scheduledTime: Date.now() }), env, ctx);
+    await worker.scheduled(createScheduledController({ cron: SWEEP_CRON, scheduledTime: Date.now() }), env, ctx);
     await waitOnExecutionContext(ctx);
     await eventually(async () =>
       expect(await deliveriesOf({ eventId })).toEqual([expect.objectContaining({ status: 'succeeded', attempts: 1 })]),

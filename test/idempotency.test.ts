@@ -3,6 +3,7 @@ import { env } from 'cloudflare:workers';
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import worker from '../src/index.ts';
+import { PURGE_CRON } from '../src/jobs/scheduled.ts';
 import { expectError, expectValidationIssues, postWebhook, readSuccess, validBody } from './support/api.ts';
 import { holdRowLock, webhookCounts, withDatabase } from './support/database.ts';
 import { createTestAccount, createTestCompany, createTestKey } from './support/fixtures.ts';
@@ -240,7 +241,7 @@ describe('the hourly purge (cron trigger)', () => {
       db.execute(sql`update idempotency_keys set created_at = now() - interval '25 hours'
         where account_id = ${account.accountId}::uuid and key like 'old-%'`),
     );
-    const controller = createScheduledController({ cron: '17 * * * *', scheduledTime: Date.now() });
+    const controller = createScheduledController({ cron: PURGE_CRON, scheduledTime: Date.now() });
     const ctx = createExecutionContext();
     await worker.scheduled(controller, env, ctx);
     await waitOnExecutionContext(ctx);

@@ -9,6 +9,7 @@ import { sql } from 'drizzle-orm';
 import { describe, expect, it, vi } from 'vitest';
 import { STATE_CHANGE_EVENTS } from '../src/events/event-types.ts';
 import worker from '../src/index.ts';
+import { PURGE_CRON, SWEEP_CRON } from '../src/jobs/scheduled.ts';
 import { expectError, expectValidationIssues, throughWorker, webhookRequest } from './support/api.ts';
 import { withDatabase } from './support/database.ts';
 import {
@@ -538,14 +539,14 @@ describe('the operations endpoint (OPERATIONS_WEBHOOK_URL)', () => {
   });
 });
 
-describe('the hourly sweep', () => {
-  async function runCron() {
+describe('the sweeps', () => {
+  async function runCron(cron: string) {
     const ctx = createExecutionContext();
-    await worker.scheduled(createScheduledController({ cron: '17 * * * *', scheduledTime: Date.now() }), env, ctx);
+    await worker.scheduled(createScheduledController({ cron, scheduledTime: Date.now() }), env, ctx);
     await waitOnExecutionContext(ctx);
   }
 
-  it('fans out a state-change event whose message was lost', async () => {
+  it('the minute sweep fans out a state-change event whose message was lost', async () => {
     const account = await createTestAccount();
     const { webhook } = await webhookWithReceiver(account.token);
     const watcher = await webhookWithReceiver(account.token, { events: ['WEBHOOK_DISABLED'] });
@@ -566,18 +567,18 @@ describe('the hourly sweep', () => {
       db.execute(sql`update events set created_at = now() - interval '15 minutes'
         where subject_webhook_id = ${webhook.id}::uuid`),
     );
-    await runCron();
+    await runCron(SWEEP_CRON);
     await eventually(async () => expect(await received(watcher.endpoint.id)).toHaveLength(1));
   });
 
-  it('drops rollup rows older than the longest window', async () => {
+  it('the hourly purge drops rollup rows older than the longest window', async () => {
     const account = await createTestAccount();
     const { webhook } = await webhookWithReceiver(account.token);
     await withDatabase((db) =>
       db.execute(sql`insert into webhook_attempt_stats (webhook_id, bucket_start, attempts) values
         (${webhook.id}::uuid, now() - interval '32 days', 1), (${webhook.id}::uuid, now() - interval '29 days', 1)`),
     );
-    await runCron();
+    await runCron(PURGE_CRON);
     const left = await withDatabase((db) =>
       db.execute<{ days: number }>(sql`select extract(day from now() - bucket_start)::int as days
         from webhook_attempt_stats where webhook_id = ${webhook.id}::uuid`),

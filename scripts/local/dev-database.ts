@@ -5,6 +5,7 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isDevServer, stillRunning, stopProcesses } from './dev-processes.ts';
 import { startEmbeddedPostgres } from './embedded-postgres.ts';
 import { UserError } from './user-error.ts';
 
@@ -26,21 +27,19 @@ interface DevServerState {
   databaseUrl: string;
   /** Where it serves the API, http://127.0.0.1:<port>. */
   apiUrl: string;
+  /** wrangler and the processes under it (workerd, esbuild), once it serves: what a crash may leave running. */
+  processes?: number[];
 }
 
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+function readState(): DevServerState | undefined {
+  if (!existsSync(stateFile)) return undefined;
+  return JSON.parse(readFileSync(stateFile, 'utf8')) as DevServerState;
 }
 
 function runningDevServer(): DevServerState | undefined {
-  if (!existsSync(stateFile)) return undefined;
-  const state = JSON.parse(readFileSync(stateFile, 'utf8')) as DevServerState;
-  return isRunning(state.pid) ? state : undefined;
+  const state = readState();
+  // By its command line, not the pid alone: after a crash the system may have given the pid to another process.
+  return state && isDevServer(state.pid) ? state : undefined;
 }
 
 /** Refuses to start a second `npm run dev` against the same project. */
@@ -49,11 +48,33 @@ export function assertNoDevServer(): void {
   if (other) throw new UserError(`npm run dev is already running (pid ${other.pid}); stop it first`);
 }
 
-/** Tells other tools which database this `npm run dev` serves; the returned function forgets it. */
-export function recordDevServer(databaseUrl: string, apiUrl: string): () => void {
+/**
+ * What the last `npm run dev` of this checkout left running when it was killed before it could stop
+ * its processes (SIGKILL, a closed terminal): stopped, and their pids returned for the user to be told.
+ */
+export async function stopLeftovers(): Promise<number[]> {
+  const state = readState();
+  if (!state || isDevServer(state.pid)) return [];
+  const left = stillRunning(state.processes ?? [], projectRoot);
+  await stopProcesses(left, projectRoot);
+  rmSync(stateFile, { force: true });
+  return left;
+}
+
+export interface DevServerRecord {
+  /** Notes wrangler's processes, so that the next start can stop them if this one cannot. */
+  recordProcesses(pids: number[]): void;
+  forget(): void;
+}
+
+/** Tells other tools which database this `npm run dev` serves, and the next start what it runs. */
+export function recordDevServer(databaseUrl: string, apiUrl: string): DevServerRecord {
   const state: DevServerState = { pid: process.pid, databaseUrl, apiUrl };
   writeFileSync(stateFile, JSON.stringify(state));
-  return () => rmSync(stateFile, { force: true });
+  return {
+    recordProcesses: (processes) => writeFileSync(stateFile, JSON.stringify({ ...state, processes })),
+    forget: () => rmSync(stateFile, { force: true }),
+  };
 }
 
 export function serveEmbeddedDatabase() {

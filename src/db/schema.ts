@@ -189,6 +189,13 @@ export const events = pgTable(
     occurredAt: timestamp('occurred_at', { withTimezone: true, mode: 'date' }).notNull(),
     /** The event's data, a JSON object serialised once, so every attempt sends the same bytes. */
     data: text('data').notNull(),
+    /**
+     * When its deliveries were created. Null while a POST /events event waits for the fan-out consumer:
+     * the sweep fans out what stays null too long. Every other insert fans out at once (the default).
+     */
+    fannedOutAt: timestamp('fanned_out_at', { withTimezone: true, mode: 'date' }).defaultNow(),
+    /** When the sweep last put the event back on the webhook-events queue: its lease, so it is not sent every minute. */
+    requeuedAt: timestamp('requeued_at', { withTimezone: true, mode: 'date' }),
     /** A state-change event's webhook (WEBHOOK_DISABLED, …): the fan-out never delivers it there. */
     subjectWebhookId: uuid('subject_webhook_id'),
     createdAt: createdAt(),
@@ -196,6 +203,8 @@ export const events = pgTable(
   (t) => [
     primaryKey({ name: 'events_pkey', columns: [t.accountId, t.id] }),
     index('events_created_at_idx').on(t.createdAt),
+    // The minute sweep's accepted events not yet fanned out: a handful of rows at most, normally none.
+    index('events_not_fanned_out_idx').on(t.createdAt).where(sql`fanned_out_at is null`),
   ],
 );
 
@@ -242,6 +251,11 @@ export const deliveries = pgTable(
     index('deliveries_webhook_created_idx').on(t.webhookId, t.createdAt.desc(), t.id.desc()),
     // The hourly sweep for deliveries that lost their message looks at pending ones only.
     index('deliveries_pending_created_idx').on(t.createdAt).where(sql`status = 'pending'`),
+    // The minute sweep: pending deliveries by the time they were due (store/events.ts DUE), so a sweep
+    // with nothing to take reads one index range and finds it empty.
+    index('deliveries_pending_due_idx')
+      .on(sql`greatest(${t.createdAt}, ${t.enqueuedAt}, ${t.nextAttemptAt}, ${t.lockedUntil})`)
+      .where(sql`status = 'pending'`),
     // GET /webhooks/{id}/stats counts a window's deliveries by status from this index alone (index-only scan).
     index('deliveries_webhook_stats_idx').on(t.webhookId, t.createdAt, t.status).where(sql`not is_test`),
   ],

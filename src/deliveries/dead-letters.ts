@@ -8,10 +8,12 @@ import { markAbandoned } from './store/attempts.ts';
 
 export async function consumeDeadEvents(batch: MessageBatch<unknown>): Promise<void> {
   for (const message of batch.messages) {
-    const body = message.body as { id?: unknown; accountId?: unknown } | null;
+    const body = message.body as { id?: unknown; storedEventId?: unknown; accountId?: unknown } | null;
+    const eventId = body?.storedEventId ?? body?.id;
+    // An event POST /events stored stays in Postgres, not fanned out: the minute sweep tries it again.
     logError('event abandoned after its retries: never fanned out', {
       queueMessageId: message.id,
-      eventId: typeof body?.id === 'string' ? body.id : undefined,
+      eventId: typeof eventId === 'string' ? eventId : undefined,
       accountId: typeof body?.accountId === 'string' ? body.accountId : undefined,
     });
     message.ack();

@@ -140,7 +140,7 @@ async function enqueue(c: Context<AppEnv>, db: Database, restarted: { id: string
     }
   } catch {
     // Marked pending and queued, but not on the queue. Unmarked, the same request again sends them; if
-    // even that fails, the hourly sweep finds them (store.ts takeStrandedDeliveries).
+    // even that fails, the minute sweep finds them (store/events.ts takeStranded).
     await markNotEnqueued(
       db,
       restarted.slice(start).map(({ id }) => id),

@@ -46,7 +46,7 @@ export function isOperationsMessage(value: unknown): value is OperationsMessage 
 
 /**
  * Puts stored state-change events on the fan-out queue. A failed send is logged, not thrown: the event
- * is stored, and the hourly sweep (jobs/scheduled.ts) fans out what was never fanned out.
+ * is stored, and the minute sweep (jobs/scheduled.ts) fans out what stays unfanned (fanned_out_at null).
  */
 export async function publishStateEvents(queue: Queue<StateChangeMessage>, events: StateEvent[]): Promise<void> {
   if (events.length === 0) return;

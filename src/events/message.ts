@@ -25,3 +25,21 @@ export function toEventMessage(event: PublishedEventInput, mintedId: string, now
     data: event.data,
   };
 }
+
+/**
+ * What POST /events (and the sweep) put on the webhook-events queue: the key of an event already in
+ * Postgres. The consumer fans out the stored row, so the message needs nothing else.
+ */
+export interface StoredEventMessage {
+  storedEventId: string;
+  accountId: string;
+}
+
+export function isStoredEventMessage(value: unknown): value is StoredEventMessage {
+  const message = value as Partial<StoredEventMessage> | null;
+  return (
+    typeof message?.storedEventId === 'string' &&
+    typeof message.accountId === 'string' &&
+    /^[0-9a-f-]{36}$/.test(message.accountId)
+  );
+}

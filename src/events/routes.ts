@@ -1,17 +1,21 @@
 // POST /events: how InstaView's systems that are not Workers publish an event (Workers send to the
 // webhook-events queue through a producer binding). Authenticated with the operator's publish token,
-// never a customer key. The event goes onto the queue as is; fanning it out is the consumer's work.
+// never a customer key. The event is stored in Postgres (one statement) before the 202, so an accepted
+// event survives whatever happens to the queue; the message then carries only its key, and fanning it
+// out is the consumer's work (or the sweep's, if the message is lost: src/jobs/scheduled.ts).
 import { createMiddleware } from 'hono/factory';
 import { Hono } from 'hono/tiny';
 import * as z from 'zod/mini';
 import { isPublishToken } from '../auth/publish-token.ts';
+import { storeEvent } from '../deliveries/store/events.ts';
 import type { AppEnv } from '../http/env.ts';
 import { successEnvelope } from '../http/envelope.ts';
-import { serviceUnavailable, unauthorized } from '../http/errors.ts';
+import { unauthorized } from '../http/errors.ts';
 import { jsonBody } from '../http/middleware/json-body.ts';
 import { validateBody } from '../http/middleware/validate.ts';
+import { describeError, logError } from '../lib/log.ts';
 import { describe, documented } from '../openapi/describe.ts';
-import { type EventMessage, toEventMessage } from './message.ts';
+import { type StoredEventMessage, toEventMessage } from './message.ts';
 import { MAX_EVENT_DATA_BYTES, publishedEventSchema } from './schema.ts';
 
 /** The data's 64 KiB, and room for the rest of the event and JSON escapes. */
@@ -41,7 +45,7 @@ events.post(
       'For InstaView’s own systems, with the operator publish token. Delivered to every active webhook of the ' +
       'account subscribed to its type and reaching its company. Publishing the same id again delivers nothing new.',
     tags: ['Events'],
-    responses: { 202: { description: 'Queued for delivery', data: z.object({ eventId: z.string() }) } },
+    responses: { 202: { description: 'Stored, and queued for delivery', data: z.object({ eventId: z.string() }) } },
     errors: ['SERVICE_UNAVAILABLE'],
   }),
   publisher(),
@@ -49,12 +53,21 @@ events.post(
   validateBody(publishedEventSchema),
   async (c) => {
     const body = c.req.valid('json');
-    const message: EventMessage = toEventMessage(body, crypto.randomUUID(), new Date());
-    try {
-      await (c.env.WEBHOOK_EVENTS as Queue<EventMessage>).send(message);
-    } catch {
-      throw serviceUnavailable(5);
+    const event = toEventMessage(body, crypto.randomUUID(), new Date());
+    const stored = await storeEvent(c.get('db')(), { ...event, data: JSON.stringify(event.data) });
+    if (stored) {
+      // Not awaited: the event is durable already. A send that fails leaves it to the sweep, a minute or two later.
+      const message: StoredEventMessage = { storedEventId: event.id, accountId: event.accountId };
+      c.executionCtx.waitUntil(
+        (c.env.WEBHOOK_EVENTS as Queue<StoredEventMessage>).send(message).catch((error: unknown) =>
+          logError('stored event not queued: the sweep fans it out', {
+            eventId: event.id,
+            accountId: event.accountId,
+            ...describeError(error),
+          }),
+        ),
+      );
     }
-    return c.json(successEnvelope({ eventId: message.id }), 202);
+    return c.json(successEnvelope({ eventId: event.id }), 202);
   },
 );

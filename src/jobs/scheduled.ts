@@ -1,49 +1,59 @@
 import type { Database } from '../db/client.ts';
 import { createDatabase } from '../db/client.ts';
 import { type DeliveryMessage, MAX_BATCH } from '../deliveries/messages.ts';
-import type { StateChangeMessage } from '../deliveries/state-events.ts';
-import { markNotEnqueued, purgeOldEvents, takeStrandedDeliveries } from '../deliveries/store/events.ts';
+import { markNotEnqueued, purgeOldEvents, takeStranded } from '../deliveries/store/events.ts';
 import { purgeOldStats } from '../deliveries/store/stats.ts';
-import { unsentStateEvents } from '../deliveries/store/stored-state-event.ts';
+import type { StoredEventMessage } from '../events/message.ts';
 import { purgeExpiredIdempotencyRecords } from '../idempotency/store.ts';
 import { describeError, logError, logInfo } from '../lib/log.ts';
 
-/** Deliveries put back on the queue by one sweep, at most: the next hour takes the rest. */
-const STRANDED_PER_SWEEP = 1000;
+/** wrangler.toml [triggers]: the sweep every minute, the purges once an hour. */
+export const SWEEP_CRON = '* * * * *';
+export const PURGE_CRON = '17 * * * *';
 
-/** Pending deliveries whose message was lost, back on the queue; what cannot be sent is unmarked for next time. */
-async function requeueStranded(db: Database, queue: Queue<DeliveryMessage>): Promise<number> {
-  const stranded = await takeStrandedDeliveries(db, STRANDED_PER_SWEEP);
-  for (let start = 0; start < stranded.length; start += MAX_BATCH) {
-    const batch = stranded.slice(start, start + MAX_BATCH);
+/** Events, and deliveries, put back on their queues by one sweep, at most: the next minute takes the rest. */
+const STRANDED_PER_SWEEP = 1000;
+/** Seconds past its due time (and lease) before a message counts as lost: STRANDED_AFTER_SECONDS overrides it. */
+const DEFAULT_STRANDED_AFTER_SECONDS = 60;
+
+function strandedAfterSeconds(env: Env): number {
+  const value = Number(env.STRANDED_AFTER_SECONDS);
+  return Number.isInteger(value) && value > 0 ? value : DEFAULT_STRANDED_AFTER_SECONDS;
+}
+
+/**
+ * What lost its queue message goes back on the queue: accepted events never fanned out (the consumer
+ * fans them out from their row) and pending deliveries. Deliveries that cannot be sent are unmarked,
+ * so the next sweep takes them at once; events wait out their lease (requeued_at).
+ */
+async function requeueStranded(db: Database, env: Env): Promise<number> {
+  const stranded = await takeStranded(db, strandedAfterSeconds(env), STRANDED_PER_SWEEP);
+  const eventsQueue = env.WEBHOOK_EVENTS as Queue<StoredEventMessage>;
+  for (let start = 0; start < stranded.events.length; start += MAX_BATCH) {
+    const batch = stranded.events.slice(start, start + MAX_BATCH);
+    await eventsQueue.sendBatch(batch.map(({ accountId, id }) => ({ body: { storedEventId: id, accountId } })));
+  }
+  const deliveriesQueue = env.WEBHOOK_DELIVERIES as Queue<DeliveryMessage>;
+  for (let start = 0; start < stranded.deliveries.length; start += MAX_BATCH) {
+    const batch = stranded.deliveries.slice(start, start + MAX_BATCH);
     try {
-      await queue.sendBatch(batch.map(({ id, series }) => ({ body: { deliveryId: id, series } })));
+      await deliveriesQueue.sendBatch(batch.map(({ id, series }) => ({ body: { deliveryId: id, series } })));
     } catch (error) {
       await markNotEnqueued(
         db,
-        stranded.slice(start).map(({ id }) => id),
+        stranded.deliveries.slice(start).map(({ id }) => id),
       );
       throw error;
     }
   }
-  return stranded.length;
-}
-
-/** State-change events whose fan-out message was lost, on the queue again. */
-async function requeueStateEvents(db: Database, queue: Queue<StateChangeMessage>): Promise<number> {
-  const unsent = await unsentStateEvents(db, STRANDED_PER_SWEEP);
-  for (let start = 0; start < unsent.length; start += MAX_BATCH) {
-    await queue.sendBatch(
-      unsent.slice(start, start + MAX_BATCH).map((event) => ({ body: { kind: 'state-change', event } })),
-    );
-  }
-  return unsent.length;
+  return stranded.events.length + stranded.deliveries.length;
 }
 
 /**
- * The hourly cron (wrangler.toml [triggers]): Idempotency-Key records past their 24 h, events (and with
- * them their deliveries and attempts) past their 30 days, and pending deliveries that lost their queue
- * message put back on it. Each job runs whether or not another failed.
+ * The crons (wrangler.toml [triggers]). Every minute: what lost its queue message back on the queue
+ * (one statement when there is nothing to do). Every hour: Idempotency-Key records past their 24 h,
+ * and events (with their deliveries and attempts) past their 30 days. Each job runs whether or not
+ * another failed.
  */
 export async function runScheduledJobs(
   controller: ScheduledController,
@@ -51,17 +61,20 @@ export async function runScheduledJobs(
   _ctx: ExecutionContext,
 ): Promise<void> {
   const db = createDatabase(env, `webhooks cron ${controller.cron}`);
-  const jobs: [name: string, run: () => Promise<number>][] = [
-    ['idempotency keys purged', () => purgeExpiredIdempotencyRecords(db, controller.scheduledTime)],
-    ['events purged', () => purgeOldEvents(db)],
-    ['stranded deliveries queued again', () => requeueStranded(db, env.WEBHOOK_DELIVERIES as Queue<DeliveryMessage>)],
-    ['delivery stats purged', () => purgeOldStats(db)],
-    ['state-change events queued again', () => requeueStateEvents(db, env.WEBHOOK_EVENTS as Queue<StateChangeMessage>)],
-  ];
+  const jobs: [name: string, run: () => Promise<number>][] =
+    controller.cron === PURGE_CRON
+      ? [
+          ['idempotency keys purged', () => purgeExpiredIdempotencyRecords(db, controller.scheduledTime)],
+          ['events purged', () => purgeOldEvents(db)],
+          ['delivery stats purged', () => purgeOldStats(db)],
+        ]
+      : [['stranded events and deliveries queued again', () => requeueStranded(db, env)]];
   const failures: unknown[] = [];
   for (const [name, run] of jobs) {
     try {
-      logInfo(name, { count: await run(), cron: controller.cron });
+      const count = await run();
+      // A quiet minute says nothing: the sweep would otherwise log 1,440 lines a day.
+      if (count > 0 || controller.cron === PURGE_CRON) logInfo(name, { count, cron: controller.cron });
     } catch (error) {
       logError(`${name}: failed`, { cron: controller.cron, ...describeError(error) });
       failures.push(error);

@@ -1,10 +1,9 @@
 // Events in Postgres: fan an event out to its deliveries in one statement, note which are on the queue,
 // find those that lost their message, and purge what is past retention.
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import type { Database } from '../../db/client.ts';
 import { deliveries, events, webhooks } from '../../db/schema.ts';
 import type { WebhookEvent } from '../../events/event-types.ts';
-import { storedStateEvent } from './stored-state-event.ts';
 
 export interface PublishedEvent {
   id: string;
@@ -15,31 +14,79 @@ export interface PublishedEvent {
   data: string;
 }
 
+/** An event as stored: the key a message for a stored event carries. */
+export interface StoredEventKey {
+  accountId: string;
+  id: string;
+}
+
 /**
- * Fans one event out in one statement, whatever the number of webhooks: stores the event unless its id
- * was seen for the account already (then nothing new happens), matches the webhooks that receive it,
- * and creates their deliveries. Returns the deliveries still to put on the queue: the new ones, and,
- * when a fan-out is retried, those it created before but never marked enqueued.
- *
- * Who receives it: an active webhook of the account subscribed to the type, whose company is the
- * event's, or which has no company and whose creating key reaches the event's company now (revoking
- * the key later does not silence it). An event without a company reaches only webhooks without one. A
- * state-change event (stored already: stored-state-event.ts) never reaches the webhook it is about.
+ * The event's row, if its account exists and its company (when it names one) is the account's: an
+ * event for anyone else is stored nowhere and so reaches nobody.
  */
-export async function fanOut(db: Database, event: PublishedEvent): Promise<{ id: string; series: number }[]> {
-  const result = await db.execute<{ id: string; series: number }>(sql`
-    with new_event as (
-      insert into ${events} (account_id, id, company_id, type, occurred_at, data)
+function eventRow(event: PublishedEvent, fannedOutAt: SQL) {
+  return sql`
+      insert into ${events} (account_id, id, company_id, type, occurred_at, data, fanned_out_at)
       select a.id, ${event.id}, ${event.companyId}::uuid, ${event.type}::webhook_event,
-        ${event.occurredAt}::timestamptz, ${event.data}
+        ${event.occurredAt}::timestamptz, ${event.data}, ${fannedOutAt}
       from accounts a
       where a.id = ${event.accountId}::uuid
         and (${event.companyId}::uuid is null
           or exists (select 1 from companies c where c.id = ${event.companyId}::uuid and c.account_id = a.id))
-      on conflict (account_id, id) do nothing
-      returning account_id, id, company_id, type, subject_webhook_id
-    ), ${storedStateEvent(event)}, targets as (
-      select w.id as webhook_id from ${webhooks} w join the_event e on w.account_id = e.account_id
+      on conflict (account_id, id) do nothing`;
+}
+
+/**
+ * Stores a published event for the fan-out consumer to fan out (POST /events): one statement, so the
+ * 202 that follows means the event is in Postgres. False when nothing new was stored: its id was seen
+ * for the account already, or the account (or company) is not one the event can reach.
+ */
+export async function storeEvent(db: Database, event: PublishedEvent): Promise<boolean> {
+  const result = await db.execute(sql`${eventRow(event, sql`null`)} returning 1`);
+  return result.rows.length > 0;
+}
+
+/**
+ * Fans one event out in one statement, whatever the number of webhooks: stores the event unless its id
+ * was seen for the account already (then nothing new happens), matches the webhooks that receive it,
+ * and creates their deliveries. Returns the deliveries still to put on the queue: the new ones, and,
+ * when a fan-out is retried, those it created before but never marked enqueued. The path of an event a
+ * Worker sent to the queue itself (producer binding): it is in Postgres from its fan-out on.
+ *
+ * Who receives it: an active webhook of the account subscribed to the type, whose company is the
+ * event's, or which has no company and whose creating key reaches the event's company now (revoking
+ * the key later does not silence it). An event without a company reaches only webhooks without one. A
+ * state-change event (store/state-changes.ts) never reaches the webhook it is about (subject_webhook_id).
+ */
+export function fanOut(db: Database, event: PublishedEvent): Promise<{ id: string; series: number }[]> {
+  return fanOutFrom(
+    db,
+    sql`${eventRow(event, sql`now()`)} returning account_id, id, company_id, type, subject_webhook_id`,
+    event,
+  );
+}
+
+/**
+ * Fans out an event POST /events stored (storeEvent), as fanOut does: the statement that marks it
+ * fanned out creates its deliveries, so a second fan-out of it (a redelivered message, the sweep)
+ * creates nothing new and returns only what was never marked enqueued.
+ */
+export function fanOutStored(db: Database, key: StoredEventKey): Promise<{ id: string; series: number }[]> {
+  return fanOutFrom(
+    db,
+    sql`
+      update ${events} set fanned_out_at = now()
+      where account_id = ${key.accountId}::uuid and id = ${key.id} and fanned_out_at is null
+      returning account_id, id, company_id, type, subject_webhook_id`,
+    key,
+  );
+}
+
+async function fanOutFrom(db: Database, newEvent: SQL, key: StoredEventKey): Promise<{ id: string; series: number }[]> {
+  const result = await db.execute<{ id: string; series: number }>(sql`
+    with new_event as (${newEvent}
+    ), targets as (
+      select w.id as webhook_id from ${webhooks} w join new_event e on w.account_id = e.account_id
       where w.is_active and e.type = any(w.events) and w.id is distinct from e.subject_webhook_id and (
         w.company_id = e.company_id
         or (w.company_id is null and (
@@ -49,14 +96,14 @@ export async function fanOut(db: Database, event: PublishedEvent): Promise<{ id:
               or exists (select 1 from api_key_companies g where g.api_key_id = k.id and g.company_id = e.company_id))))))
     ), inserted as (
       insert into ${deliveries} (id, account_id, webhook_id, event_id, event_type)
-      select gen_random_uuid(), ${event.accountId}::uuid, t.webhook_id, ${event.id}, ${event.type}::webhook_event
-      from targets t
+      select gen_random_uuid(), e.account_id, t.webhook_id, e.id, e.type
+      from targets t cross join new_event e
       returning id, series
     )
     select id::text as id, series from inserted
     union all
     select id::text, series from ${deliveries}
-    where account_id = ${event.accountId}::uuid and event_id = ${event.id} and status = 'pending' and enqueued_at is null`);
+    where account_id = ${key.accountId}::uuid and event_id = ${key.id} and status = 'pending' and enqueued_at is null`);
   return result.rows;
 }
 
@@ -70,27 +117,57 @@ export async function markNotEnqueued(db: Database, ids: string[]): Promise<void
   await db.execute(sql`update ${deliveries} set enqueued_at = null where id = any(${sql.param(ids)}::uuid[])`);
 }
 
-/** A delivery this long past due, and not being attempted, has lost its message. */
-const STRANDED_AFTER = sql`interval '15 minutes'`;
+/**
+ * When a pending delivery was last due to be acted on: made, queued, retried, or (in flight) its lease's
+ * end. Some message should have reached the consumer by then; the index deliveries_pending_due_idx is
+ * on this very expression.
+ */
+const DUE = sql`greatest(created_at, enqueued_at, next_attempt_at, locked_until)`;
+
+export interface Stranded {
+  /** Accepted events never fanned out: their message is to go back on the webhook-events queue. */
+  events: StoredEventKey[];
+  /** Pending deliveries that lost their message: back on the webhook-deliveries queue. */
+  deliveries: { id: string; series: number }[];
+}
 
 /**
- * Marks pending deliveries that have lost their queue message (a send that failed after the database
- * said queued, a message dropped by the queue) queued again, at most `limit`, and returns them for
- * the hourly cron to put back on the queue. A message that was only late makes a duplicate, which the
- * claim ignores.
+ * One statement, every minute: takes what lost its queue message, at most `limit` of each kind, and
+ * marks it queued again (its lease for the next `afterSeconds`): events accepted (POST /events) but
+ * never fanned out, and pending deliveries due (DUE) more than `afterSeconds` ago. A message that was
+ * only late makes a duplicate message, never a duplicate send: the fan-out and the claim decide under
+ * row locks. With nothing to take it reads two index ranges and finds them empty.
  */
-export async function takeStrandedDeliveries(db: Database, limit: number): Promise<{ id: string; series: number }[]> {
-  const result = await db.execute<{ id: string; series: number }>(sql`
-    update ${deliveries} set enqueued_at = now()
-    where id in (
-      select id from ${deliveries}
-      where status = 'pending' and (locked_until is null or locked_until < now())
-        and coalesce(next_attempt_at, enqueued_at, created_at) < now() - ${STRANDED_AFTER}
-      order by created_at limit ${limit}::int
-      -- A row someone is changing is left for the next sweep: waiting for it could close a lock cycle.
-      for update skip locked)
-    returning id::text, series`);
-  return result.rows;
+export async function takeStranded(db: Database, afterSeconds: number, limit: number): Promise<Stranded> {
+  const cutoff = sql`now() - ${afterSeconds}::int * interval '1 second'`;
+  const result = await db.execute<{ account_id: string | null; id: string; series: number | null }>(sql`
+    with stranded_events as (
+      update ${events} set requeued_at = now()
+      where (account_id, id) in (
+        select account_id, id from ${events}
+        where fanned_out_at is null and created_at < ${cutoff} and (requeued_at is null or requeued_at < ${cutoff})
+        order by created_at limit ${limit}::int
+        -- A row someone is changing is left for the next sweep: waiting for it could close a lock cycle.
+        for update skip locked)
+      returning account_id::text, id
+    ), stranded_deliveries as (
+      update ${deliveries} set enqueued_at = now()
+      where id in (
+        select id from ${deliveries}
+        where status = 'pending' and ${DUE} < ${cutoff}
+        order by ${DUE} limit ${limit}::int
+        for update skip locked)
+      returning id::text, series
+    )
+    select account_id, id, null::int as series from stranded_events
+    union all
+    select null, id, series from stranded_deliveries`);
+  const stranded: Stranded = { events: [], deliveries: [] };
+  for (const row of result.rows) {
+    if (row.account_id !== null) stranded.events.push({ accountId: row.account_id, id: row.id });
+    else stranded.deliveries.push({ id: row.id, series: row.series ?? 1 });
+  }
+  return stranded;
 }
 
 const RETENTION = sql`interval '30 days'`;

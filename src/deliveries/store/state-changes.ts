@@ -114,14 +114,15 @@ export function insertStateEvents(): SQL {
       else 'isActive was set to false.' end
       || ' Fix the endpoint, set isActive to true, then recover what was missed.' end`;
   return sql`state_events as (
-    insert into ${events} (account_id, id, company_id, type, occurred_at, data, subject_webhook_id)
+    insert into ${events} (account_id, id, company_id, type, occurred_at, data, subject_webhook_id, fanned_out_at)
     select c.account_id, gen_random_uuid()::text, c.company_id, c.type::webhook_event, now(),
       json_build_object('webhookId', c.webhook_id, 'url', c.url, 'name', c.name, 'reason', c.reason,
         'failingSince', ${iso(sql`c.failing_since`)}, 'lastAttempt',
         case when c.http_status is null and c.error is null then null
           else json_build_object('httpStatus', c.http_status, 'error', c.error) end,
         'count', c.count, 'summary', ${summary})::text,
-      c.webhook_id
+      -- Not fanned out yet: the consumer fans it out from this row, or the minute sweep if its message is lost.
+      c.webhook_id, null
     from changes c
     returning account_id, id, company_id, type, occurred_at, data
   )`;
