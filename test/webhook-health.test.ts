@@ -431,22 +431,55 @@ describe('auto-disable, its reasons, and re-enabling', () => {
     await eventually(async () => expect(await received(watcher.endpoint.id)).toHaveLength(1));
   });
 
-  it('PATCH isActive: true clears the reason and closes the circuit', async () => {
+  it('PATCH isActive: true clears the reason, closes the circuit; recover then sends what was cancelled', async () => {
     const account = await createTestAccount();
-    const { webhook } = await webhookWithReceiver(account.token, {}, [{ status: 410 }]);
+    const { webhook, endpoint } = await webhookWithReceiver(account.token, {}, [{ status: 500 }, { status: 200 }]);
     await withDatabase((db) =>
-      db.execute(sql`update webhooks set consecutive_failures = 4, circuit_opened_at = now(),
-        failing_since = now() - interval '1 hour' where id = ${webhook.id}::uuid`),
+      db.execute(sql`update webhooks set failing_since = now() - interval '6 days', consecutive_failures = 1
+        where id = ${webhook.id}::uuid`),
     );
-    const { deliveryId } = await unqueuedDelivery(account.accountId);
-    await consumeOne('webhook-deliveries', { deliveryId, series: 1 });
-    // A probe is not due (the circuit just opened): skipped. Disable it by hand, then re-enable.
-    expect((await patch(account.token, webhook.id, { isActive: false })).status).toBe(200);
+    const attempted = await unqueuedDelivery(account.accountId);
+    const waiting = await unqueuedDelivery(account.accountId);
+    await consumeOne('webhook-deliveries', { deliveryId: attempted.deliveryId, series: 1 });
+    const disabled = await resource(account.token, webhook.id);
+    expect(disabled).toMatchObject({ isActive: false, disabledReason: 'FAILING' });
+    const failingSince = String(disabled.health.failingSince);
     const response = await patch(account.token, webhook.id, { isActive: true });
     expect(((await response.json()) as { data: unknown }).data).toMatchObject({
       isActive: true,
       disabledReason: null,
       disabledAt: null,
+      consecutiveFailures: 0,
+      circuitOpenedAt: null,
+      health: { status: 'healthy', failingSince: null },
+    });
+    const recovered = await throughWorker(
+      webhookRequest(
+        { since: failingSince, statuses: ['failed', 'skipped', 'cancelled'] },
+        { token: account.token, path: `/webhooks/${webhook.id}/recover` },
+      ),
+    );
+    expect(recovered.status).toBe(202);
+    expect(((await recovered.json()) as { data: { count: number } }).data.count).toBe(2);
+    await eventually(async () =>
+      expect((await deliveriesOf({ webhookId: webhook.id })).map((delivery) => delivery.status)).toEqual([
+        'succeeded',
+        'succeeded',
+      ]),
+    );
+    expect(await deliveriesOf({ eventId: waiting.eventId })).toHaveLength(1);
+    expect((await received(endpoint.id)).length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('PATCH isActive: true closes an open circuit of an active webhook too', async () => {
+    const account = await createTestAccount();
+    const { webhook } = await webhookWithReceiver(account.token);
+    await withDatabase((db) =>
+      db.execute(sql`update webhooks set consecutive_failures = 4, circuit_opened_at = now(),
+        failing_since = now() - interval '1 hour' where id = ${webhook.id}::uuid`),
+    );
+    const response = await patch(account.token, webhook.id, { isActive: true });
+    expect(((await response.json()) as { data: unknown }).data).toMatchObject({
       consecutiveFailures: 0,
       circuitOpenedAt: null,
       health: { status: 'healthy', failingSince: null },

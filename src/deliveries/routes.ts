@@ -97,8 +97,9 @@ const recoverBody = z.strictObject({
   since: isoDateTime('Must be an ISO 8601 date-time'),
   statuses: z.optional(
     z
-      .array(z.enum(['failed', 'skipped'], { error: 'Must be failed or skipped' }))
-      .check(z.minLength(1, 'Must name at least one status'), z.maxLength(2, 'Must name at most 2 statuses')),
+      // cancelled: what deactivating the webhook (by hand, a 410, auto-disable) left unsent.
+      .array(z.enum(['failed', 'skipped', 'cancelled'], { error: 'Must be failed, skipped or cancelled' }))
+      .check(z.minLength(1, 'Must name at least one status'), z.maxLength(3, 'Must name at most 3 statuses')),
   ),
 });
 
@@ -319,7 +320,8 @@ deliveries.post(
     summary: 'Send again every failed or skipped delivery since a time',
     description:
       `Each as a new series of attempts, oldest first; at most ${MAX_RECOVER} per call (call again for more). ` +
-      'Test deliveries are left out; redeliver one by its id.',
+      'Test deliveries are left out; redeliver one by its id. `statuses` defaults to failed and skipped; add ' +
+      'cancelled for what deactivating the webhook left unsent (after re-enabling it).',
     tags: TAGS,
     params: ID_PARAM,
     responses: {

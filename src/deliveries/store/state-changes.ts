@@ -153,18 +153,16 @@ export const STATE_EVENTS_COLUMN = sql`coalesce((select json_agg(json_build_obje
 
 /**
  * PATCH isActive's columns (`w`: the webhook as it was). Deactivating an active webhook records MANUAL
- * and when; re-activating an inactive one clears the reason and starts afresh: circuit closed, no failure
- * streak (else the next failure would disable it again at once).
+ * and when. `isActive: true` means "deliver again": the reason goes, the circuit closes and the failure
+ * streak starts afresh (else the next failure would disable it again at once).
  */
 export function activeAssignments(isActive: boolean): SQL {
   if (!isActive) {
     return sql`disabled_reason = case when w.is_active then 'MANUAL'::webhook_disabled_reason else w.disabled_reason end,
       disabled_at = case when w.is_active then now() else w.disabled_at end`;
   }
-  return sql`disabled_reason = null, disabled_at = null,
-    consecutive_failures = case when w.is_active then w.consecutive_failures else 0 end,
-    circuit_opened_at = case when w.is_active then w.circuit_opened_at end,
-    failing_since = case when w.is_active then w.failing_since end`;
+  return sql`disabled_reason = null, disabled_at = null, consecutive_failures = 0, circuit_opened_at = null,
+    failing_since = null`;
 }
 
 /** PATCH's WEBHOOK_DISABLED: when the update (`done`, the resource's columns) just deactivated it. */
