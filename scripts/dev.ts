@@ -103,6 +103,8 @@ const DEV_DELIVERY_VARS = [
   'DELIVERY_RETRY_SCHEDULE:2,10,30',
   'CIRCUIT_COOL_DOWN_SECONDS:60',
   'STRANDED_AFTER_SECONDS:10',
+  // A webhook failing for a minute is disabled at its next failed attempt (README "When a webhook fails").
+  'AUTO_DISABLE_AFTER_SECONDS:60',
 ];
 
 async function main(): Promise<void> {

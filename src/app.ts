@@ -2,6 +2,7 @@ import { methodNotAllowed } from 'hono/method-not-allowed';
 import { requestId } from 'hono/request-id';
 import { Hono } from 'hono/tiny';
 import { deliveries } from './deliveries/routes.ts';
+import { stats } from './deliveries/stats-routes.ts';
 import { events } from './events/routes.ts';
 import type { AppEnv } from './http/env.ts';
 import { ApiError } from './http/errors.ts';
@@ -43,6 +44,7 @@ app.use(database());
 
 app.route('/webhooks', webhooks);
 app.route('/webhooks', deliveries);
+app.route('/webhooks', stats);
 app.route('/events', events);
 app.route('/portal', portal);
 // Unauthenticated: the health probe, the OpenAPI document of every route above, the reference page.

@@ -22,6 +22,22 @@ export interface DeliveryConfig {
   serviceHostnames: string[];
   /** Redelivers of one delivery, and tests of one webhook, per minute (REPLAY_RATE_LIMITER's numbers). */
   replays: RateLimitRule;
+  /** Failing this long without a success disables a webhook (AUTO_DISABLE_AFTER_SECONDS, 5 days). */
+  autoDisableAfterSeconds: number;
+  /** Where every account's state-change events also go, signed with its secret; null when not set. */
+  operationsWebhook: { url: string; secret: string } | null;
+}
+
+/** Optional secrets: absent from wrangler.toml's required list, so not in the generated Env. */
+interface OptionalSecrets {
+  OPERATIONS_WEBHOOK_URL?: string;
+  OPERATIONS_WEBHOOK_SECRET?: string;
+}
+
+function operationsWebhook(env: OptionalSecrets): DeliveryConfig['operationsWebhook'] {
+  const url = env.OPERATIONS_WEBHOOK_URL?.trim();
+  const secret = env.OPERATIONS_WEBHOOK_SECRET?.trim();
+  return url && secret ? { url, secret } : null;
 }
 
 export interface ServiceConfig {
@@ -80,6 +96,8 @@ function parseConfig(env: Env): ServiceConfig {
         .map((name) => name.trim().toLowerCase())
         .filter((name) => name !== ''),
       replays: { limit: positiveInteger(env.REPLAY_RATE_LIMIT, 10), periodSeconds: 60 },
+      autoDisableAfterSeconds: positiveInteger(env.AUTO_DISABLE_AFTER_SECONDS, 5 * 86_400),
+      operationsWebhook: operationsWebhook(env as Env & OptionalSecrets),
     },
     // KV refuses shorter TTLs; a setting outside the bounds is clamped rather than failing every request.
     tokenCacheTtlSeconds: Math.min(MAX_TOKEN_CACHE_TTL_SECONDS, Math.max(KV_MIN_TTL_SECONDS, ttl)),

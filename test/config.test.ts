@@ -8,7 +8,7 @@ import { readConfig } from '../src/config.ts';
 const bare = (settings: Partial<Record<keyof Env, string>> = {}) => settings as unknown as Env;
 
 describe('configuration defaults', () => {
-  it('retries after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h; opens the circuit at 10 failures for an hour', () => {
+  it('retries after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h; opens the circuit at 10 failures for an hour; disables after 5 days', () => {
     expect(readConfig(bare()).delivery).toEqual({
       retryScheduleSeconds: [5, 300, 1800, 7200, 18000, 36000, 36000],
       circuitFailureThreshold: 10,
@@ -16,6 +16,8 @@ describe('configuration defaults', () => {
       allowPrivateTargets: false,
       serviceHostnames: [],
       replays: { limit: 10, periodSeconds: 60 },
+      autoDisableAfterSeconds: 432_000,
+      operationsWebhook: null,
     });
   });
 

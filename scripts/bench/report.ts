@@ -2,6 +2,7 @@
 import type { BundleFigures } from './bundle.ts';
 import type { DeliveryFigures } from './deliveries.ts';
 import type { DistanceFigures } from './distance.ts';
+import type { StatsFigures } from './stats.ts';
 
 export interface WorkloadFigures {
   requests: number;
@@ -36,6 +37,8 @@ export interface BenchReport {
   distance: DistanceFigures[];
   /** Events published, fanned out and delivered to a verifying receiver (scripts/bench/deliveries.ts). */
   deliveries: DeliveryFigures;
+  /** GET /webhooks/{id}/stats of a webhook with 100,000 deliveries in its window (scripts/bench/stats.ts). */
+  stats: StatsFigures;
   /** With --profile: the Worker isolate's own active CPU per request, from the CPU profiler. */
   isolateProfile?: IsolateProfile;
   bundle: BundleFigures;
@@ -174,18 +177,40 @@ function deliverySection(deliveries: DeliveryFigures): string {
   ])}`;
 }
 
+/** The stats route at volume, and its budget (issue 17): ≤ 50 ms, one statement. */
+function statsSection(stats: StatsFigures): string {
+  return `GET /webhooks/{id}/stats: ${stats.deliveriesInWindow} deliveries in the 24h window, ${stats.rollupRows} rollup rows (30 days), one request at a time\n\n${table(
+    [
+      ['budget', 'goal', 'measured', 'met'],
+      [
+        'stats p50 / p99, window=24h (ms, end to end)',
+        '≤ 50',
+        `${fixed(stats.window24hP50Ms, 1)} / ${fixed(stats.window24hP99Ms, 1)}`,
+        yes(stats.window24hP50Ms <= 50),
+      ],
+      [
+        'stats p50 / p99, window=30d (ms, end to end)',
+        '≤ 50',
+        `${fixed(stats.window30dP50Ms, 1)} / ${fixed(stats.window30dP99Ms, 1)}`,
+        yes(stats.window30dP50Ms <= 50),
+      ],
+      ['statements per stats request', '1', fixed(stats.statementsPerRequest), yes(stats.statementsPerRequest <= 1.01)],
+    ],
+  )}`;
+}
+
 /** Prints the report; returns true when the run itself failed (any request not answered as expected). */
 export function printReport(report: BenchReport): boolean {
   const { bare, bareWebSocket, cached, uncached, bundle, settings, platformSimulation, distance, isolateProfile } =
     report;
-  const deliveries = deliverySection(report.deliveries);
+  const deliveries = `${deliverySection(report.deliveries)}\n\n${statsSection(report.stats)}`;
   const distanceErrors = distance.reduce((sum, row) => sum + row.errors, 0);
   const distanceSection = `Under simulated distance to the database (one request at a time)\n\n${distanceTable(distance)}\n\n${table(
     [['budget', 'goal', 'measured', 'met'], ...distanceGoals(distance)],
   )}`;
   if (settings.rounds === 0) {
     console.log(`\n${distanceSection}\n\n${deliveries}\n`);
-    return distanceErrors + report.deliveries.errors > 0;
+    return distanceErrors + report.deliveries.errors + report.stats.errors > 0;
   }
   const startup = median(bundle.startupActiveMs);
   type Figure = keyof Omit<WorkloadFigures, 'statuses'>;
@@ -274,7 +299,14 @@ export function printReport(report: BenchReport): boolean {
     `\nPOST /webhooks against its baseline (${JSON.stringify(settings)})\n\n${figures}\n\n${goals}\n\n${attribution}\n\n${isolateProfile ? `${isolateTable(isolateProfile)}\n\n` : ''}${distanceSection}\n\n${deliveries}\n`,
   );
   return (
-    cached.errors + uncached.errors + bare.errors + bareWebSocket.errors + distanceErrors + report.deliveries.errors > 0
+    cached.errors +
+      uncached.errors +
+      bare.errors +
+      bareWebSocket.errors +
+      distanceErrors +
+      report.deliveries.errors +
+      report.stats.errors >
+    0
   );
 }
 

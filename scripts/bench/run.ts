@@ -39,6 +39,7 @@ import { cpuTimeMs, findWorkerd, pinToCore } from './processes.ts';
 import { activeMs, isConsoleCall, startProfiler, summariseProfile } from './profile.ts';
 import { type BenchReport, type IsolateProfile, median, printReport, type WorkloadFigures } from './report.ts';
 import { seedBench, seedDeliveryAccount } from './seed.ts';
+import { measureStats } from './stats.ts';
 
 const { values: options } = parseArgs({
   options: {
@@ -143,6 +144,7 @@ try {
   const distanceTokens = seed.cachedTokens.splice(cachedKeys);
   const distanceUncachedTokens = seed.uncachedTokens.splice(requests * rounds);
   const deliveryAccount = await seedDeliveryAccount(database.url);
+  const statsAccount = await seedDeliveryAccount(database.url);
   const publishToken = `pub_bench_${crypto.randomUUID()}`;
   const endpoint = await startNeonHttpEndpoint({
     databaseUrl: database.url,
@@ -458,6 +460,21 @@ try {
       `event to receiver p50 ${deliveries.eventToDeliveryP50Ms} ms (one event at a time ${deliveries.idleEventToDeliveryP50Ms} ms), ${deliveries.errors} errors`,
   );
 
+  const stats = await measureStats({
+    base,
+    databaseUrl: database.url,
+    account: statsAccount,
+    deliveries: 100_000,
+    requests: smoke ? 20 : 200,
+    sqlControlUrl: endpoint.controlUrl,
+    runLoad,
+    log,
+  });
+  log(
+    `stats of a webhook with ${stats.deliveriesInWindow} deliveries in its window: p50 ${stats.window24hP50Ms} ms (24h), ` +
+      `${stats.window30dP50Ms} ms (30d), ${stats.statementsPerRequest.toFixed(2)} statements/request, ${stats.errors} errors`,
+  );
+
   const combine = (runs: WorkloadFigures[]): WorkloadFigures => ({
     requests: runs.reduce((sum, run) => sum + run.requests, 0),
     workerCpuMsPerRequest: median(runs.map((run) => run.workerCpuMsPerRequest)),
@@ -489,6 +506,7 @@ try {
     platformSimulation,
     distance,
     deliveries,
+    stats,
     ...(isolateProfile ? { isolateProfile } : {}),
     bundle,
   };

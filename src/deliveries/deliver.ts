@@ -12,6 +12,12 @@ import { backoffSeconds, isDeliveryMessage, queueDelay } from './messages.ts';
 import { deliveryBody } from './payload.ts';
 import { retryDelaySeconds } from './retry-schedule.ts';
 import { type AttemptOutcome, type FailureKind, sendDelivery } from './send.ts';
+import {
+  deliverToOperations,
+  isOperationsMessage,
+  publishStateEvents,
+  type StateChangeMessage,
+} from './state-events.ts';
 import { type CircuitSettings, type ClaimedAttempt, claimDelivery, recordAttempt } from './store/attempts.ts';
 
 const PERMANENT_FAILURES: ReadonlySet<FailureKind> = new Set(['gone', 'target', 'header']);
@@ -27,6 +33,7 @@ interface Context {
   schedule: number[];
   allowPrivateTargets: boolean;
   serviceHostnames: readonly string[];
+  env: Env;
 }
 
 /** The secrets a delivery is signed with: the current one, and the previous one during its grace period. */
@@ -67,7 +74,7 @@ async function attempt(
   const retryIn = final
     ? undefined
     : retryDelaySeconds(claim.seriesAttempt, claim.maxRetries, context.schedule, outcome.retryAfterSeconds);
-  const { pending } = await recordAttempt(
+  const { pending, stateEvents } = await recordAttempt(
     db,
     claim,
     {
@@ -82,10 +89,12 @@ async function attempt(
     },
     context.circuit,
   );
+  await publishStateEvents(context.env.WEBHOOK_EVENTS as Queue<StateChangeMessage>, stateEvents);
   return retryIn === undefined ? { outcome, pending } : { outcome, retryIn, pending };
 }
 
 async function handle(context: Context, message: Message<unknown>): Promise<void> {
+  if (isOperationsMessage(message.body)) return deliverToOperations(context.env, message, message.body);
   if (!isDeliveryMessage(message.body)) {
     logError('delivery message refused', { queueMessageId: message.id });
     message.ack();
@@ -137,10 +146,15 @@ export async function consumeDeliveries(batch: MessageBatch<unknown>, env: Env):
   const context: Context = {
     db: (deliveryId) => createDatabase(env, `webhooks delivery ${deliveryId}`),
     secrets: secretBox(env.ENCRYPTION_KEYS),
-    circuit: { coolDownSeconds: config.circuitCoolDownSeconds, failureThreshold: config.circuitFailureThreshold },
+    circuit: {
+      coolDownSeconds: config.circuitCoolDownSeconds,
+      failureThreshold: config.circuitFailureThreshold,
+      autoDisableAfterSeconds: config.autoDisableAfterSeconds,
+    },
     schedule: config.retryScheduleSeconds,
     allowPrivateTargets: config.allowPrivateTargets,
     serviceHostnames: config.serviceHostnames,
+    env,
   };
   // At most MAX_IN_FLIGHT deliveries at a time: each lane takes the next message when it is done.
   const queue = [...batch.messages];

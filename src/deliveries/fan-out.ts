@@ -12,7 +12,9 @@ import { isStoredEventMessage, type StoredEventMessage, toEventMessage } from '.
 import { publishedEventSchema } from '../events/schema.ts';
 import { describeError, logError, logInfo } from '../lib/log.ts';
 import { backoffSeconds, type DeliveryMessage, MAX_BATCH } from './messages.ts';
+import { isStateChangeMessage, queueForOperations } from './state-events.ts';
 import { fanOut, fanOutStored, markEnqueued } from './store/events.ts';
+import type { StateEvent } from './store/state-changes.ts';
 
 /** Puts the deliveries a fan-out returned on the queue, 100 at a time, each batch then marked enqueued. */
 async function enqueueDeliveries(
@@ -34,6 +36,10 @@ async function enqueueDeliveries(
 export async function consumeEvents(batch: MessageBatch<unknown>, env: Env): Promise<void> {
   const deliveriesQueue = env.WEBHOOK_DELIVERIES as Queue<DeliveryMessage>;
   for (const message of batch.messages) {
+    if (isStateChangeMessage(message.body)) {
+      await consumeStateChange(env, deliveriesQueue, message, message.body.event);
+      continue;
+    }
     if (isStoredEventMessage(message.body)) {
       await consumeStoredEvent(env, deliveriesQueue, message as Message<StoredEventMessage>);
       continue;
@@ -103,6 +109,39 @@ async function consumeStoredEvent(
     logError('event fan-out failed; retrying', {
       eventId: key.id,
       accountId: key.accountId,
+      attempts: message.attempts,
+      ...describeError(error),
+    });
+    message.retry({ delaySeconds: backoffSeconds(message.attempts) });
+  }
+}
+
+/**
+ * A state-change event the statement that decided it stored (store/state-changes.ts): fanned out from its
+ * row as a POST /events event is (the minute sweep takes it if this message is lost), then its copy
+ * queued for the operations endpoint, if one is configured.
+ */
+async function consumeStateChange(
+  env: Env,
+  deliveriesQueue: Queue<DeliveryMessage>,
+  message: Message<unknown>,
+  event: StateEvent,
+): Promise<void> {
+  try {
+    const db = createDatabase(env, `webhooks fan-out ${event.accountId}:${event.id}`);
+    const queued = await enqueueDeliveries(db, deliveriesQueue, await fanOutStored(db, event));
+    await queueForOperations(env, event);
+    logInfo('event fanned out', {
+      eventId: event.id,
+      accountId: event.accountId,
+      type: event.type,
+      deliveries: queued,
+    });
+    message.ack();
+  } catch (error) {
+    logError('event fan-out failed; retrying', {
+      eventId: event.id,
+      accountId: event.accountId,
       attempts: message.attempts,
       ...describeError(error),
     });

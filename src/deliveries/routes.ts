@@ -130,8 +130,9 @@ const recoverBody = z.strictObject({
   ),
   statuses: z.optional(
     z
-      .array(z.enum(['failed', 'skipped'], { error: 'Must be failed or skipped' }))
-      .check(z.minLength(1, 'Must name at least one status'), z.maxLength(2, 'Must name at most 2 statuses')),
+      // cancelled: what deactivating the webhook (by hand, a 410, auto-disable) left unsent.
+      .array(z.enum(['failed', 'skipped', 'cancelled'], { error: 'Must be failed, skipped or cancelled' }))
+      .check(z.minLength(1, 'Must name at least one status'), z.maxLength(3, 'Must name at most 3 statuses')),
   ),
 });
 
@@ -404,7 +405,9 @@ deliveries.post(
     description:
       `Each as a new series of attempts, oldest first; at most \`limit\` (default and most ${MAX_RECOVER}) per call: ` +
       'send `nextCursor` back as `cursor` (with the same since and statuses) for the ones after them. Test ' +
-      'deliveries are left out; redeliver one by its id. Refused (409) while the circuit is open.',
+      'deliveries are left out; redeliver one by its id. Refused (409) while the circuit is open. `statuses` ' +
+      'defaults to failed and skipped; add cancelled for what deactivating the webhook left unsent (after ' +
+      're-enabling it).',
     tags: TAGS,
     params: ID_PARAM,
     responses: {

@@ -3,7 +3,7 @@
 import * as z from 'zod/mini';
 import { isoDateTime } from '../lib/date-time.ts';
 import { UUID_PATTERN } from '../webhooks/schema.ts';
-import { WEBHOOK_EVENTS } from './event-types.ts';
+import { PRODUCT_EVENTS } from './event-types.ts';
 
 export const MAX_EVENT_DATA_BYTES = 64 * 1024;
 /** Deeper than any real event, and shallow enough for every recursive step after this one (JSON.stringify). */
@@ -33,7 +33,8 @@ export const publishedEventSchema = z.strictObject(
         .string('Expected a string')
         .check(z.regex(PRINTABLE_ASCII, 'Must be 1 to 255 printable ASCII characters'), z.meta({ maxLength: 255 })),
     ),
-    type: z.enum(WEBHOOK_EVENTS, { error: `Must be one of ${WEBHOOK_EVENTS.join(', ')}` }),
+    // The state-change events are the service's own (deliveries/store/state-changes.ts): never published from outside.
+    type: z.enum(PRODUCT_EVENTS, { error: `Must be one of ${PRODUCT_EVENTS.join(', ')}` }),
     accountId: uuid,
     companyId: z.optional(z.nullable(uuid)),
     occurredAt: z.optional(isoDateTime('Must be an ISO 8601 date-time')),

@@ -2,6 +2,7 @@ import type { Database } from '../db/client.ts';
 import { createDatabase } from '../db/client.ts';
 import { type DeliveryMessage, MAX_BATCH } from '../deliveries/messages.ts';
 import { markNotEnqueued, purgeOldEvents, takeStranded } from '../deliveries/store/events.ts';
+import { purgeOldStats } from '../deliveries/store/stats.ts';
 import type { StoredEventMessage } from '../events/message.ts';
 import { purgeExpiredIdempotencyRecords } from '../idempotency/store.ts';
 import { describeError, logError, logInfo } from '../lib/log.ts';
@@ -65,6 +66,7 @@ export async function runScheduledJobs(
       ? [
           ['idempotency keys purged', () => purgeExpiredIdempotencyRecords(db, controller.scheduledTime)],
           ['events purged', () => purgeOldEvents(db)],
+          ['delivery stats purged', () => purgeOldStats(db)],
         ]
       : [['stranded events and deliveries queued again', () => requeueStranded(db, env)]];
   const failures: unknown[] = [];

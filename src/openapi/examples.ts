@@ -33,6 +33,9 @@ const webhook = {
   rateLimitPerSecond: null,
   consecutiveFailures: 0,
   circuitOpenedAt: null,
+  disabledReason: null,
+  disabledAt: null,
+  health: { status: 'healthy', failingSince: null, lastSuccessAt: null },
   createdAt: '2026-11-26T17:49:50.569Z',
   updatedAt: '2026-11-26T17:49:50.569Z',
 };
@@ -51,6 +54,18 @@ const failedDelivery = {
   createdAt: '2026-11-27T09:56:26.412Z',
 };
 
+/** A state-change event's data (deliveries/store/state-changes.ts): the webhook, why, and a sentence. */
+function stateChange(fields: Record<string, unknown>): Record<string, unknown> {
+  return {
+    webhookId: WEBHOOK_ID,
+    url: 'https://ats.example.com/hooks/instaview',
+    name: 'ATS sync',
+    failingSince: '2026-11-22T09:56:26.381Z',
+    lastAttempt: { httpStatus: 500, error: 'HTTP 500 from the endpoint' },
+    ...fields,
+  };
+}
+
 /** What an event of each type carries in `data`, as InstaView's systems publish it (illustrative). */
 export const EVENT_DATA_EXAMPLES: Record<WebhookEvent, Record<string, unknown>> = {
   ANALYSIS_COMPLETED: { analysisId: 'an-5521', interviewId: 'i-4711', score: 0.82 },
@@ -63,6 +78,33 @@ export const EVENT_DATA_EXAMPLES: Record<WebhookEvent, Record<string, unknown>> 
   SOURCING_FAILED: { sourcingId: 's-302', reason: 'The job description is empty' },
   ENRICH_COMPLETED: { enrichId: 'e-77', candidateId: 'c-9031' },
   ENRICH_FAILED: { enrichId: 'e-78', candidateId: 'c-9033', reason: 'No public profile found' },
+  WEBHOOK_CIRCUIT_OPENED: stateChange({
+    reason: null,
+    count: null,
+    summary:
+      'Webhook "ATS sync" (ats.example.com) failed 10 attempts in a row (last: HTTP 500 ' +
+      'from the endpoint); its deliveries are paused and skipped until a probe succeeds.',
+  }),
+  WEBHOOK_RECOVERED: stateChange({
+    reason: null,
+    count: null,
+    lastAttempt: { httpStatus: 200, error: null },
+    summary: 'Webhook "ATS sync" (ats.example.com) delivered again; its circuit is closed.',
+  }),
+  WEBHOOK_DISABLED: stateChange({
+    reason: 'FAILING',
+    count: null,
+    summary:
+      'Webhook "ATS sync" (ats.example.com) was disabled: no attempt succeeded since ' +
+      '2026-11-22T09:56:26.381Z. Fix the endpoint, set isActive to true, then recover what was missed.',
+  }),
+  DELIVERY_EXHAUSTED: stateChange({
+    reason: null,
+    count: 3,
+    summary:
+      'Webhook "ATS sync" (ats.example.com): 3 deliveries failed their last retry ' +
+      '(last: HTTP 500 from the endpoint).',
+  }),
 };
 
 export const OPERATION_EXAMPLES: Record<string, OperationExamples> = {
@@ -103,6 +145,31 @@ export const OPERATION_EXAMPLES: Record<string, OperationExamples> = {
       201: {
         url: 'https://webhooks.instaview.example/portal#token=ps_v1.k1.3q2-7wEAAAB4Vg1x.2xk5tQ8yVNmOd0jQ6nS4b1Zf0aXr2c',
         expiresAt: '2026-11-26T18:17:02.311Z',
+      },
+    },
+  },
+  getWebhookStats: {
+    responses: {
+      200: {
+        window: '1h',
+        from: '2026-11-27T09:05:00.000Z',
+        to: '2026-11-27T10:02:13.512Z',
+        deliveries: { succeeded: 412, failed: 3, pending: 2, skipped: 0 },
+        attempts: 431,
+        successRate: 0.956,
+        latencyMs: { p50: 87, p95: 412 },
+        lastSuccessAt: '2026-11-27T10:02:01.004Z',
+        lastFailureAt: '2026-11-27T09:48:40.118Z',
+        failingSince: null,
+        circuit: { state: 'closed', nextProbeAt: null },
+        series: Array.from({ length: 12 }, (_, index) => ({
+          start: new Date(Date.parse('2026-11-27T09:05:00.000Z') + index * 300_000).toISOString(),
+          attempts: index === 8 ? 47 : 35,
+          succeeded: index === 8 ? 28 : 35,
+          failed: index === 8 ? 19 : 0,
+          p50: 85 + index,
+          p95: index === 8 ? 1800 : 240,
+        })),
       },
     },
   },

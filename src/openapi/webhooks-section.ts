@@ -1,7 +1,7 @@
 // The OpenAPI 3.1 `webhooks` section: what a receiver gets for each event type (the body, the Standard
 // Webhooks headers) and what its answer means to the service (src/deliveries/send.ts, deliver.ts).
 import type { WebhookEvent } from '../events/event-types.ts';
-import { WEBHOOK_EVENTS } from '../events/event-types.ts';
+import { STATE_CHANGE_EVENTS, WEBHOOK_EVENTS } from '../events/event-types.ts';
 import { EVENT_DATA_EXAMPLES } from './examples.ts';
 
 type JsonSchema = Record<string, unknown>;
@@ -24,7 +24,21 @@ const WHAT_HAPPENED: Record<WebhookEvent, string> = {
   SOURCING_FAILED: 'A sourcing run failed',
   ENRICH_COMPLETED: 'A candidate profile was enriched',
   ENRICH_FAILED: 'A candidate profile could not be enriched',
+  WEBHOOK_CIRCUIT_OPENED: 'Another webhook of the account failed enough times in a row that its circuit opened',
+  WEBHOOK_RECOVERED: 'Another webhook of the account whose circuit was open delivered again',
+  WEBHOOK_DISABLED: 'Another webhook of the account was disabled (data.reason: FAILING, GONE or MANUAL)',
+  DELIVERY_EXHAUSTED:
+    'Deliveries of another webhook of the account failed their last retry (at most one such event an hour per ' +
+    'webhook; data.count says how many since the last)',
 };
+
+/** Where a state-change event comes from: the service, about a webhook; never sent to that webhook. */
+const STATE_CHANGE_NOTE =
+  ' Published by the service itself when the webhook `data.webhookId` changes state, once per change; never ' +
+  'delivered to that webhook. `data`: webhookId, url, name, reason (WEBHOOK_DISABLED), failingSince (when the ' +
+  'failure streak began; for WEBHOOK_RECOVERED, the one that just ended), lastAttempt {httpStatus, error}, count ' +
+  '(DELIVERY_EXHAUSTED: deliveries that failed their last retry since the last such event) and a summary a person ' +
+  'can read.';
 
 const DELIVERY_ID = 'a60e0f76-7746-485d-97dd-7de02d2bbfc3';
 
@@ -130,7 +144,8 @@ export function webhooksSection(): Record<string, JsonSchema> {
           summary: WHAT_HAPPENED[event],
           description:
             `Sent to every active webhook of the account subscribed to \`${event}\` that reaches the event’s company. ` +
-            'At least once and in no guaranteed order: deduplicate on webhook-id, order by the body’s timestamp.',
+            'At least once and in no guaranteed order: deduplicate on webhook-id, order by the body’s timestamp.' +
+            ((STATE_CHANGE_EVENTS as readonly string[]).includes(event) ? STATE_CHANGE_NOTE : ''),
           tags: [RECEIVING_TAG.name],
           // Signed, not authenticated with a scheme: the receiver checks webhook-signature.
           security: [],

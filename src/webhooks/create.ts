@@ -93,6 +93,10 @@ async function prepareWebhook(apiKey: ApiKey, body: CreateWebhookBody, secrets: 
     rateLimitPerSecond: body.rateLimitPerSecond ?? null,
     consecutiveFailures: 0,
     circuitOpenedAt: null,
+    failingSince: null,
+    lastSuccessAt: null,
+    disabledReason: null,
+    disabledAt: null,
     createdAt,
     updatedAt: createdAt,
   };

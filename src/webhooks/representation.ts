@@ -4,6 +4,26 @@ import { storedCount } from '../http/integers.ts';
 
 const timestamp = z.string().check(z.meta({ format: 'date-time' }));
 
+export const DISABLED_REASONS = ['FAILING', 'GONE', 'MANUAL'] as const;
+export type DisabledReason = (typeof DISABLED_REASONS)[number];
+
+/** The webhook's health at a glance; GET /webhooks/{id}/stats has the detail. */
+const health = z
+  .object({
+    status: z.enum(['healthy', 'failing', 'circuit_open', 'disabled']).check(
+      z.meta({
+        description:
+          'disabled: isActive is false (disabledReason says why); circuit_open: deliveries are skipped until a ' +
+          'probe succeeds; failing: the last attempt failed; healthy: it succeeded, or none was made yet',
+      }),
+    ),
+    failingSince: z
+      .nullable(timestamp)
+      .check(z.meta({ description: 'The first failed attempt since the last success' })),
+    lastSuccessAt: z.nullable(timestamp),
+  })
+  .check(z.meta({ id: 'WebhookHealth' }));
+
 /**
  * A webhook as the API returns it: the shape every route answers with, and the OpenAPI document's
  * Webhook schema. Header values are never returned, the signing secret only on create.
@@ -27,6 +47,15 @@ const webhookShape = {
   ),
   consecutiveFailures: storedCount(),
   circuitOpenedAt: z.nullable(timestamp),
+  disabledReason: z.nullable(z.enum(DISABLED_REASONS)).check(
+    z.meta({
+      description:
+        'Why isActive is false: FAILING (no successful attempt for 5 days), GONE (the endpoint answered 410), ' +
+        'MANUAL (PATCH isActive: false); null while active',
+    }),
+  ),
+  disabledAt: z.nullable(timestamp),
+  health,
   createdAt: timestamp,
   updatedAt: timestamp,
 };
@@ -66,8 +95,18 @@ export interface WebhookRow {
   rateLimitPerSecond: number | null;
   consecutiveFailures: number;
   circuitOpenedAt: Date | null;
+  failingSince: Date | null;
+  lastSuccessAt: Date | null;
+  disabledReason: DisabledReason | null;
+  disabledAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
+}
+
+function healthStatus(row: WebhookRow): Webhook['health']['status'] {
+  if (!row.isActive) return 'disabled';
+  if (row.circuitOpenedAt !== null) return 'circuit_open';
+  return row.failingSince === null ? 'healthy' : 'failing';
 }
 
 /** The one function that turns a stored webhook into the API resource. */
@@ -87,6 +126,13 @@ export function toWebhook(row: WebhookRow): Webhook {
     rateLimitPerSecond: row.rateLimitPerSecond,
     consecutiveFailures: row.consecutiveFailures,
     circuitOpenedAt: row.circuitOpenedAt?.toISOString() ?? null,
+    disabledReason: row.disabledReason,
+    disabledAt: row.disabledAt?.toISOString() ?? null,
+    health: {
+      status: healthStatus(row),
+      failingSince: row.failingSince?.toISOString() ?? null,
+      lastSuccessAt: row.lastSuccessAt?.toISOString() ?? null,
+    },
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
   };

@@ -6,6 +6,7 @@ import { Hono } from 'hono/tiny';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import * as z from 'zod/mini';
 import { readConfig } from '../config.ts';
+import { publishStateEvents, type StateChangeMessage } from '../deliveries/state-events.ts';
 import { acceptedRevisions, entityTag } from '../http/conditional.ts';
 import { cursorScope, openCursor, sealCursor } from '../http/cursor.ts';
 import type { AppEnv } from '../http/env.ts';
@@ -209,7 +210,9 @@ webhooks.patch(
     refuseSelfTarget(c, c.req.valid('json').url);
     const changes = await changesFrom(c.req.valid('json'), id, secretsOf(c));
     const target = { reader: readerOf(c), id, ifMatch: acceptedRevisions(c.req.header('If-Match')) };
-    return webhookResponse(c, acted(await updateWebhook(c.get('db')(), target, changes, new Date()), id));
+    const updated = acted(await updateWebhook(c.get('db')(), target, changes, new Date()), id);
+    await publishStateEvents(c.env.WEBHOOK_EVENTS as Queue<StateChangeMessage>, updated.stateEvents);
+    return webhookResponse(c, updated);
   },
 );
 

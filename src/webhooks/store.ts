@@ -5,7 +5,8 @@ import { fromJson } from '../db/json.ts';
 import { retryingConflicts } from '../db/retry.ts';
 import { accounts, companies, webhooks } from '../db/schema.ts';
 import { cancelPendingCte } from '../deliveries/store/attempts.ts';
-import type { WebhookRow } from './representation.ts';
+import * as health from '../deliveries/store/state-changes.ts';
+import type { DisabledReason, WebhookRow } from './representation.ts';
 
 export interface NewWebhook extends WebhookRow {
   accountId: string;
@@ -101,6 +102,10 @@ const resourceColumns = (alias: string) =>
       'rate_limit_per_second',
       'consecutive_failures',
       'circuit_opened_at',
+      'failing_since',
+      'last_success_at',
+      'disabled_reason',
+      'disabled_at',
       'created_at',
       'updated_at',
       'revision',
@@ -128,6 +133,10 @@ type RawWebhook = {
   rate_limit_per_second: number | null;
   consecutive_failures: number;
   circuit_opened_at: Timestamp | null;
+  failing_since: Timestamp | null;
+  last_success_at: Timestamp | null;
+  disabled_reason: DisabledReason | null;
+  disabled_at: Timestamp | null;
   created_at: Timestamp;
   updated_at: Timestamp;
   revision: number;
@@ -149,6 +158,10 @@ function fromRaw(raw: RawWebhook): StoredWebhook {
     rateLimitPerSecond: raw.rate_limit_per_second,
     consecutiveFailures: raw.consecutive_failures,
     circuitOpenedAt: raw.circuit_opened_at === null ? null : toDate(raw.circuit_opened_at),
+    failingSince: raw.failing_since === null ? null : toDate(raw.failing_since),
+    lastSuccessAt: raw.last_success_at === null ? null : toDate(raw.last_success_at),
+    disabledReason: raw.disabled_reason,
+    disabledAt: raw.disabled_at === null ? null : toDate(raw.disabled_at),
     createdAt: toDate(raw.created_at),
     updatedAt: toDate(raw.updated_at),
     revision: raw.revision,
@@ -255,9 +268,9 @@ async function targetedWrite<T>(
   db: Database,
   { reader, id, ifMatch }: TargetedWrite,
   write: (guard: SQL) => SQL,
-  map: (done: Record<string, unknown>) => T,
+  map: (done: Record<string, unknown>, also: unknown) => T,
   extra: SQL[] = [],
-  { retryConflicts = true, blocked }: { retryConflicts?: boolean; blocked?: SQL } = {},
+  { retryConflicts = true, blocked, also }: { retryConflicts?: boolean; blocked?: SQL; also?: SQL } = {},
 ): Promise<Targeted<T>> {
   const guard = sql`${reachable(reader, sql`target`)}${
     ifMatch === undefined ? sql`` : sql` and w.revision = any(${sql.param(ifMatch)}::int[])`
@@ -276,7 +289,7 @@ async function targetedWrite<T>(
       coalesce((select ${reachable(reader, sql`target`)} from target), false) as reachable,
       (select revision from target) as revision,
       ${blocked ? sql`(select header_names from target where ${blocked})` : sql`null::text[]`} as blocked_by,
-      (select row_to_json(done) from done) as done`;
+      (select row_to_json(done) from done) as done${also ? sql`, ${also} as also` : sql``}`;
   const run = () =>
     db.execute<{
       found: boolean;
@@ -284,6 +297,7 @@ async function targetedWrite<T>(
       revision: number | null;
       blocked_by: string[] | null;
       done: Record<string, unknown> | string | null;
+      also?: unknown;
     }>(statement);
   const result = retryConflicts ? await retryingConflicts(run) : await run();
   const row = result.rows[0];
@@ -291,7 +305,7 @@ async function targetedWrite<T>(
   if (!row.reachable) return { kind: 'forbidden' };
   if (row.done === null && row.blocked_by !== null) return { kind: 'headers-required', headerNames: row.blocked_by };
   if (row.done === null) return { kind: 'precondition-failed', revision: row.revision ?? 0 };
-  return { kind: 'done', value: map(fromJson(row.done)) };
+  return { kind: 'done', value: map(fromJson(row.done), row.also) };
 }
 
 const returnResource = sql`returning ${resourceColumns('w')}`;
@@ -320,7 +334,9 @@ function assignments(changes: WebhookChanges, updatedAt: Date): SQL {
       sql`header_values_sealed = null`,
     );
   }
-  if (changes.isActive !== undefined) set.push(sql`is_active = ${changes.isActive}`);
+  if (changes.isActive !== undefined) {
+    set.push(sql`is_active = ${changes.isActive}`, health.activeAssignments(changes.isActive));
+  }
   if (changes.rateLimitPerSecond !== undefined) {
     // A new limit starts afresh: no slot reserved under the old one holds anyone back.
     set.push(sql`rate_limit_per_second = ${changes.rateLimitPerSecond}::int`, sql`rate_next_at = null`);
@@ -328,13 +344,16 @@ function assignments(changes: WebhookChanges, updatedAt: Date): SQL {
   return sql.join(set, sql`, `);
 }
 
-/** PATCH: one statement; `updated_at` advances and the revision with it. Deactivating cancels what was pending. */
+/**
+ * PATCH: one statement; `updated_at` advances and the revision with it. Deactivating cancels what was
+ * pending and stores a WEBHOOK_DISABLED event (MANUAL), returned for the fan-out queue.
+ */
 export function updateWebhook(
   db: Database,
   target: TargetedWrite,
   changes: WebhookChanges,
   updatedAt: Date,
-): Promise<Targeted<StoredWebhook>> {
+): Promise<Targeted<StoredWebhook & { stateEvents: health.StateEvent[] }>> {
   // Custom headers often carry the receiver's credentials: they follow the URL to another origin only
   // when the PATCH sends them again (or [] to drop them), never by default.
   const blocked =
@@ -342,14 +361,24 @@ export function updateWebhook(
       ? sql`(cardinality(target.header_names) > 0
           and substring(target.url from '^[a-z]+://[^/?#]+') is distinct from ${new URL(changes.url).origin})`
       : undefined;
+  const deactivating = changes.isActive === false;
   return targetedWrite(
     db,
     target,
     (guard) => sql`update ${webhooks} w set ${assignments(changes, updatedAt)} from target
       where w.id = target.id and ${guard} ${returnResource}`,
-    (done) => fromRaw(done as unknown as RawWebhook),
-    changes.isActive === false ? [cancelPendingCte(target.id, sql`select 1 from done`)] : [],
-    blocked ? { blocked } : {},
+    (done, also) => ({
+      ...fromRaw(done as unknown as RawWebhook),
+      stateEvents: also === undefined || also === null ? [] : fromJson(also as string | health.StateEvent[]),
+    }),
+    deactivating
+      ? [
+          cancelPendingCte(target.id, sql`select 1 from done`),
+          health.manualChangesCte(target.reader.accountId),
+          health.insertStateEvents(),
+        ]
+      : [],
+    { ...(blocked ? { blocked } : {}), ...(deactivating ? { also: health.STATE_EVENTS_COLUMN } : {}) },
   );
 }
 

@@ -8,16 +8,20 @@
 // webhook instead of each holding what the other waits for.
 import { type SQL, sql } from 'drizzle-orm';
 import type { Database } from '../../db/client.ts';
+import { fromJson } from '../../db/json.ts';
 import { retryingConflicts } from '../../db/retry.ts';
 import { deliveries, deliveryAttempts, events, webhooks } from '../../db/schema.ts';
 import type { WebhookEvent } from '../../events/event-types.ts';
 import type { SealedHeaders } from '../../webhooks/secrets.ts';
 import type { EventForDelivery } from '../payload.ts';
 import { type DeliveryStatus, iso } from './shared.ts';
+import * as health from './state-changes.ts';
 
 export interface CircuitSettings {
   coolDownSeconds: number;
   failureThreshold: number;
+  /** Failing this long without a success disables the webhook (FAILING). */
+  autoDisableAfterSeconds: number;
 }
 
 /** Everything one attempt needs, read by the claim that leased it. */
@@ -278,7 +282,7 @@ export async function recordAttempt(
   claim: ClaimedAttempt,
   outcome: AttemptRecord,
   circuit: CircuitSettings,
-): Promise<{ pending: boolean }> {
+): Promise<{ pending: boolean; stateEvents: health.StateEvent[] }> {
   const status: DeliveryStatus = outcome.success ? 'succeeded' : outcome.nextAttemptAt ? 'pending' : 'failed';
   // A test delivery leaves the circuit and the webhook as they were; it only gives back its lane.
   const counts = !claim.isTest;
@@ -289,13 +293,22 @@ export async function recordAttempt(
       ? sql`null::timestamptz`
       : sql`case when w.circuit_opened_at is null and w.consecutive_failures + 1 >= ${circuit.failureThreshold}::int
         then now() else w.circuit_opened_at end`;
-  const active = counts && outcome.gone ? sql`false` : sql`w.is_active`;
+  // A 410's delivery fails with its webhook: WEBHOOK_DISABLED (GONE) says it, not DELIVERY_EXHAUSTED.
+  const exhausted = status === 'failed' && !outcome.gone;
+  const attempt = {
+    ...outcome,
+    exhausted: sql`${exhausted} and (select current from delivery)`,
+    autoDisableAfterSeconds: circuit.autoDisableAfterSeconds,
+  };
+  const active = counts ? health.activeAfter(attempt) : sql`w.is_active`;
+  // A test leaves the health columns as they were too (a no-op assignment keeps the statement's shape).
+  const healthSet = counts ? health.healthAssignments(attempt) : sql`last_success_at = w.last_success_at`;
   // This message's series, and not cancelled meanwhile: only then is the outcome the delivery's state.
   const current = sql`(d.series = ${claim.series}::int and d.status <> 'cancelled')`;
   const result = await retryingConflicts(() =>
-    db.execute<{ pending: boolean | null }>(sql`
+    db.execute<{ pending: boolean | null; state_events: string | health.StateEvent[] }>(sql`
     with webhook_locked as materialized (
-      select id from ${webhooks} where id = ${claim.webhookId}::uuid for no key update
+      select ${health.STATE_BEFORE} from ${webhooks} where id = ${claim.webhookId}::uuid for no key update
     ), attempt as (
       insert into ${deliveryAttempts} (delivery_id, number, started_at, http_status, duration_ms, error, response_excerpt)
       values (${claim.deliveryId}::uuid, ${claim.attempt}::int, ${outcome.startedAt.toISOString()}::timestamptz,
@@ -309,22 +322,25 @@ export async function recordAttempt(
           else d.next_attempt_at end,
         locked_until = null
       where d.id = ${claim.deliveryId}::uuid and exists (select 1 from webhook_locked)
-      returning d.id, ${current} and ${status === 'pending'} as pending
+      returning d.id, ${current} and ${status === 'pending'} as pending, ${current} as current
     ), webhook as (
       update ${webhooks} w set consecutive_failures = ${failures}, circuit_opened_at = ${circuitOpenedAt},
-        is_active = ${active}, lanes = w.lanes - ${claim.deliveryId}::text,
+        is_active = ${active}, lanes = w.lanes - ${claim.deliveryId}::text, ${healthSet},
         revision = w.revision + case when (w.consecutive_failures, w.circuit_opened_at, w.is_active)
           is distinct from (${failures}, ${circuitOpenedAt}, ${active}) then 1 else 0 end
       where w.id = ${claim.webhookId}::uuid and exists (select 1 from delivery)
+      ${health.STATE_AFTER}
     ), cancelled as (
-      update ${deliveries} set status = 'cancelled', last_error = 'not sent: the webhook was deactivated (HTTP 410)',
+      update ${deliveries} set status = 'cancelled', last_error = ${health.cancelledBecause(outcome.gone)},
         next_attempt_at = null
       where webhook_id = ${claim.webhookId}::uuid and status = 'pending' and id <> ${claim.deliveryId}::uuid
-        and ${outcome.gone} and not ${claim.isTest} and exists (select 1 from delivery)
-    )
-    select (select pending from delivery) as pending`),
+        and exists (select 1 from webhook join webhook_locked b on b.id = webhook.id where b.is_active and not webhook.is_active)
+    ), ${health.rollupCte(claim.webhookId, outcome, sql`not ${claim.isTest} and exists (select 1 from delivery)`)},
+    ${health.attemptChangesCte(outcome)}, ${health.insertStateEvents()}
+    select (select pending from delivery) as pending, ${health.STATE_EVENTS_COLUMN} as state_events`),
   );
-  return { pending: result.rows[0]?.pending === true };
+  const row = result.rows[0];
+  return { pending: row?.pending === true, stateEvents: row ? fromJson(row.state_events) : [] };
 }
 
 /** A delivery that exhausted the queue's own retries (its dead-letter queue): failed, visibly, never pending forever. */

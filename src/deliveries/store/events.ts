@@ -58,9 +58,14 @@ export async function storeEvent(db: Database, event: PublishedEvent): Promise<b
  * the key later does not silence it). An event without a company reaches only webhooks without one
  * whose creating key reaches every company: a key limited to some companies never sees one otherwise,
  * so its webhooks do not either (least privilege; README "Who gets an event").
+ * A state-change event (store/state-changes.ts) never reaches the webhook it is about (subject_webhook_id).
  */
 export function fanOut(db: Database, event: PublishedEvent): Promise<{ id: string; series: number }[]> {
-  return fanOutFrom(db, sql`${eventRow(event, sql`now()`)} returning account_id, id, company_id, type`, event);
+  return fanOutFrom(
+    db,
+    sql`${eventRow(event, sql`now()`)} returning account_id, id, company_id, type, subject_webhook_id`,
+    event,
+  );
 }
 
 /**
@@ -74,7 +79,7 @@ export function fanOutStored(db: Database, key: StoredEventKey): Promise<{ id: s
     sql`
       update ${events} set fanned_out_at = now()
       where account_id = ${key.accountId}::uuid and id = ${key.id} and fanned_out_at is null
-      returning account_id, id, company_id, type`,
+      returning account_id, id, company_id, type, subject_webhook_id`,
     key,
   );
 }
@@ -84,7 +89,7 @@ async function fanOutFrom(db: Database, newEvent: SQL, key: StoredEventKey): Pro
     with new_event as (${newEvent}
     ), targets as (
       select w.id as webhook_id from ${webhooks} w join new_event e on w.account_id = e.account_id
-      where w.is_active and e.type = any(w.events) and (
+      where w.is_active and e.type = any(w.events) and w.id is distinct from e.subject_webhook_id and (
         w.company_id = e.company_id
         or (w.company_id is null and exists (
           select 1 from api_keys k where k.id = w.api_key_id and (k.all_companies
