@@ -297,6 +297,51 @@ describe('a batch of deliveries', () => {
   });
 });
 
+describe('a long wait for a busy webhook', () => {
+  it('waits longer each trip, and after 90 trips goes back as a new message, never to the dead-letter queue', async () => {
+    const account = await createTestAccount();
+    const { webhook, endpoint } = await webhookWithReceiver(account.token, {}, [{ status: 200, delayMs: 1000 }]);
+    // Every lane of the webhook held by attempts in flight (leases a minute long).
+    const held = Object.fromEntries(
+      Array.from({ length: MAX_LANES_PER_WEBHOOK }, () => [
+        crypto.randomUUID(),
+        new Date(Date.now() + 60_000).toISOString(),
+      ]),
+    );
+    await withDatabase((db) =>
+      db.execute(sql`update webhooks set lanes = ${JSON.stringify(held)}::jsonb where id = ${webhook.id}::uuid`),
+    );
+    const message = { deliveryId: (await unqueuedDelivery(account.accountId)).deliveryId, series: 1 };
+    expect(await consumeOne('webhook-deliveries', message, { attempts: 12 })).toEqual({
+      acked: false,
+      retriedWith: { delaySeconds: 12 },
+    });
+    expect((await consumeOne('webhook-deliveries', message, { attempts: 60 })).retriedWith).toEqual({
+      delaySeconds: 30,
+    });
+    // The 95th trip: a retry would leave it 5 trips from the dead-letter queue (max_retries 100), where
+    // it would be marked failed without an attempt. It goes back as a new message instead.
+    // A recording binding, not Miniflare's queue: a real new message would go to the shared consumer,
+    // whose own busy answers would race this test's assertions.
+    const sent: { body: unknown; options: QueueSendOptions | undefined }[] = [];
+    const recordingQueue = {
+      send: async (body: unknown, options?: QueueSendOptions) => {
+        sent.push({ body, options });
+      },
+    } as unknown as Queue;
+    expect(
+      await consumeOne('webhook-deliveries', message, {
+        attempts: 95,
+        overrides: { WEBHOOK_DELIVERIES: recordingQueue },
+      }),
+    ).toEqual({ acked: true, retriedWith: undefined });
+    expect(sent).toEqual([{ body: message, options: { delaySeconds: 30 } }]);
+    const stored = await deliveriesOf({ webhookId: webhook.id });
+    expect(stored.map((delivery) => [delivery.status, delivery.attempts])).toEqual([['pending', 0]]);
+    expect(await received(endpoint.id)).toEqual([]);
+  });
+});
+
 describe('waits longer than one trip through the queue', () => {
   async function pendingDelivery(responses: Parameters<typeof webhookWithReceiver>[2] = []) {
     const account = await createTestAccount();

@@ -8,7 +8,7 @@ import { createDatabase, type Database } from '../db/client.ts';
 import { describeError, logError, logInfo } from '../lib/log.ts';
 import { type SecretBox, secretBox } from '../lib/secret-box.ts';
 import { openHeaders, signingSecretContext } from '../webhooks/secrets.ts';
-import { backoffSeconds, isDeliveryMessage, queueDelay } from './messages.ts';
+import { backoffSeconds, type DeliveryMessage, isDeliveryMessage, queueDelay } from './messages.ts';
 import { deliveryBody } from './payload.ts';
 import { retryDelaySeconds } from './retry-schedule.ts';
 import { type AttemptOutcome, type FailureKind, sendDelivery } from './send.ts';
@@ -93,6 +93,41 @@ async function attempt(
   return retryIn === undefined ? { outcome, pending } : { outcome, retryIn, pending };
 }
 
+/** Past this many trips a waiting message is sent afresh: the queue dead-letters one at max_retries (100). */
+const FRESH_MESSAGE_AFTER_ATTEMPTS = 90;
+/** The longest a delivery waiting for one of its webhook's lanes sleeps before it asks again. */
+const MAX_BUSY_WAIT_SECONDS = 30;
+
+/**
+ * A delivery whose webhook has every lane busy, or whose rate-limit slot is later, waits its turn: it is
+ * never an attempt, a failure or a circuit count. Each wait is one trip through the queue, and a trip
+ * spends one of the message's max_retries: a burst behind a slow webhook (1000 deliveries at 3 lanes)
+ * waits longer than 100 trips, and its messages would go to the dead-letter queue, failed unsent. So a
+ * busy wait grows with the trips taken (1, 2, 3 … 30 s: fewer claims for a long backlog), and a message
+ * that has taken many goes back as a new message with a fresh count (one queue send, no statement).
+ */
+async function waitForTurn(
+  queue: Queue,
+  message: Message<unknown>,
+  body: DeliveryMessage,
+  claim: { kind: 'busy' | 'throttled'; retryInSeconds: number },
+): Promise<void> {
+  const seconds = queueDelay(
+    claim.kind === 'busy'
+      ? Math.max(claim.retryInSeconds, Math.min(MAX_BUSY_WAIT_SECONDS, message.attempts))
+      : claim.retryInSeconds,
+  );
+  if (message.attempts < FRESH_MESSAGE_AFTER_ATTEMPTS) {
+    message.retry({ delaySeconds: seconds });
+    return;
+  }
+  // A new message before the old one goes: if the send fails, the old one still comes back.
+  await queue.send({ deliveryId: body.deliveryId, series: body.series } satisfies DeliveryMessage, {
+    delaySeconds: seconds,
+  });
+  message.ack();
+}
+
 async function handle(context: Context, message: Message<unknown>): Promise<void> {
   if (isOperationsMessage(message.body)) return deliverToOperations(context.env, message, message.body);
   if (!isDeliveryMessage(message.body)) {
@@ -104,7 +139,11 @@ async function handle(context: Context, message: Message<unknown>): Promise<void
   try {
     const db = context.db(deliveryId);
     const claim = await claimDelivery(db, deliveryId, series, context.circuit);
-    if (claim.kind === 'leased' || claim.kind === 'early' || claim.kind === 'busy' || claim.kind === 'throttled') {
+    if (claim.kind === 'busy' || claim.kind === 'throttled') {
+      await waitForTurn(context.env.WEBHOOK_DELIVERIES, message, message.body, claim);
+      return;
+    }
+    if (claim.kind === 'leased' || claim.kind === 'early') {
       message.retry({ delaySeconds: queueDelay(claim.retryInSeconds) });
       return;
     }
