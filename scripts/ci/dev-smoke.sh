@@ -168,7 +168,7 @@ listen_log=$(mktemp)
 listener() {
   WEBHOOK_SECRET=$(cat .data/listen-secret) npm run -s cli -- listen --port 4000 "$@" >"$listen_log" 2>&1 &
   listen_pid=$!
-  for _ in $(seq 1 100); do grep -q '^Listening' "$listen_log" && return; sleep 0.1; done
+  for _ in $(seq 1 300); do grep -q '^Listening' "$listen_log" && return; sleep 0.1; done
   cat "$listen_log"; fail 'the listener did not start'
 }
 stop_listener() { pkill -TERM -P "$listen_pid" 2>/dev/null || true; kill -TERM "$listen_pid" 2>/dev/null || true; wait "$listen_pid" 2>/dev/null || true; }
@@ -179,9 +179,9 @@ wait_for() { # pattern, count, seconds
 trap 'stop_listener; cleanup' EXIT
 listener
 [ "$(curl -sS -X POST $API/webhooks/$HOOK/test -H "Authorization: Bearer $KEY" | data success)" = true ] || fail 'the test ping failed'
-wait_for '✓ PING webhook-id .*: signature verified, answered 200' 1 5
+wait_for '✓ PING webhook-id .*: signature verified, answered 200' 1 20
 npm run -s cli -- events publish --account $ACCOUNT --type INTERVIEW_COMPLETED --data '{"interviewId":"i-1","score":0.82}' >/dev/null
-wait_for '✓ INTERVIEW_COMPLETED webhook-id' 1 10
+wait_for '✓ INTERVIEW_COMPLETED webhook-id' 1 30
 LATEST=$(curl -sS "$API/webhooks/$HOOK/deliveries?limit=1" -H "Authorization: Bearer $KEY" \
   | node -pe 'JSON.parse(require("fs").readFileSync(0)).data.data[0].id')
 [ "$(curl -sS $API/webhooks/$HOOK/deliveries/$LATEST -H "Authorization: Bearer $KEY" | data status)" = succeeded ] || fail 'the delivery is not succeeded in the log'
@@ -193,7 +193,7 @@ for n in 1 2 3; do
 done
 # Four attempts each (at once, then after 2, 10 and 30 s); the tenth failure in a row opens the circuit,
 # so the last attempts may be skipped rather than sent.
-wait_for '✗ INTERVIEW_COMPLETED webhook-id .*: signature verified, answered 500 as told: a failed attempt' 10 60
+wait_for '✗ INTERVIEW_COMPLETED webhook-id .*: signature verified, answered 500 as told: a failed attempt' 10 150
 [ "$(grep '✗ INTERVIEW_COMPLETED' "$listen_log" | awk '{print $5}' | sort -u | wc -l)" = 3 ] || fail 'three events did not come as three webhook-ids'
 for id in $(grep '✗ INTERVIEW_COMPLETED' "$listen_log" | awk '{print $5}' | tr -d ':' | sort -u); do
   [ "$(grep -c "webhook-id $id" "$listen_log")" -le 4 ] || fail "webhook-id $id was sent more than four times"
@@ -204,7 +204,7 @@ webhook=$(curl -sS $API/webhooks/$HOOK -H "Authorization: Bearer $KEY")
 sent_before=$(grep -c 'webhook-id' "$listen_log")
 npm run -s cli -- events publish --account $ACCOUNT --type INTERVIEW_COMPLETED >/dev/null
 skipped() { curl -sS "$API/webhooks/$HOOK/deliveries?status=skipped" -H "Authorization: Bearer $KEY" | data data.length; }
-for _ in $(seq 1 25); do [ "$(skipped)" -ge 1 ] && break; sleep 0.2; done
+for _ in $(seq 1 100); do [ "$(skipped)" -ge 1 ] && break; sleep 0.2; done
 [ "$(skipped)" -ge 1 ] || fail 'a delivery while the circuit is open was not skipped'
 [ "$(grep -c 'webhook-id' "$listen_log")" = "$sent_before" ] || fail 'a delivery was sent while the circuit was open'
 failed=$(curl -sS "$API/webhooks/$HOOK/deliveries?status=failed" -H "Authorization: Bearer $KEY")
@@ -219,7 +219,7 @@ recovered=$(curl -sS -X POST $API/webhooks/$HOOK/recover -H "Authorization: Bear
   -d "{\"since\":\"$(node -pe 'new Date(Date.now() - 3600e3).toISOString()')\"}")
 count=$(echo "$recovered" | data count)
 [ "$count" -ge 2 ] || fail "recover answered $recovered"
-wait_for '✓ INTERVIEW_COMPLETED webhook-id' $((count + 1)) 15
+wait_for '✓ INTERVIEW_COMPLETED webhook-id' $((count + 1)) 45
 grep -q "✓ INTERVIEW_COMPLETED webhook-id $FAILED:" "$listen_log" || fail 'the redelivered delivery did not arrive with its webhook-id'
 stop_listener
 echo "dev-smoke: README receiving events: --fail retried at 0, 2, 10, 30 s with one webhook-id each; the circuit opened at 10 failures and skipped; redeliver and recover ($count) sent again"
