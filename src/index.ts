@@ -14,7 +14,9 @@ export default {
       case 'webhook-events':
         return consumeEvents(batch, env);
       case 'webhook-deliveries':
-        return consumeDeliveries(batch, env);
+        return consumeDeliveries(batch, env, 'main');
+      case 'webhook-deliveries-slow':
+        return consumeDeliveries(batch, env, 'slow');
       case 'webhook-events-dead':
         return consumeDeadEvents(batch);
       case 'webhook-deliveries-dead':

@@ -130,6 +130,11 @@ export const webhooks = pgTable(
     rateNextAt: timestamp('rate_next_at', { withTimezone: true, mode: 'date' }),
     /** Attempts in flight: delivery id → lease end. The claim admits a few at once per webhook (fair lanes). */
     lanes: jsonb('lanes').notNull().default(sql`'{}'::jsonb`),
+    /**
+     * Until then its deliveries go through the slow lane (the webhook-deliveries-slow queue): set by an
+     * attempt that timed out or took long (deliveries/store/attempts.ts SLOW_ATTEMPT_MS).
+     */
+    slowUntil: timestamp('slow_until', { withTimezone: true, mode: 'date' }),
     // Health (issue 17), kept by the statement that records an attempt (deliveries/store/state-changes.ts).
     lastSuccessAt: timestamp('last_success_at', { withTimezone: true, mode: 'date' }),
     lastFailureAt: timestamp('last_failure_at', { withTimezone: true, mode: 'date' }),
@@ -262,8 +267,8 @@ export const deliveries = pgTable(
     index('deliveries_pending_created_idx').on(t.createdAt).where(sql`status = 'pending'`),
     // The minute sweep: pending deliveries by the time they were due (store/events.ts DUE), so a sweep
     // with nothing to take reads one index range and finds it empty.
-    index('deliveries_pending_due_idx')
-      .on(sql`greatest(${t.createdAt}, ${t.enqueuedAt}, ${t.nextAttemptAt}, ${t.lockedUntil})`)
+    index('deliveries_pending_due_by_idx')
+      .on(sql`greatest(${t.createdAt}, ${t.enqueuedAt}, ${t.nextAttemptAt}, ${t.lockedUntil}, ${t.rateSlotAt})`)
       .where(sql`status = 'pending'`),
     // GET /webhooks/{id}/stats counts a window's deliveries by status from this index alone (index-only scan).
     index('deliveries_webhook_stats_idx').on(t.webhookId, t.createdAt, t.status).where(sql`not is_test`),

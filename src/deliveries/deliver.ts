@@ -18,7 +18,13 @@ import {
   publishStateEvents,
   type StateChangeMessage,
 } from './state-events.ts';
-import { type CircuitSettings, type ClaimedAttempt, claimDelivery, recordAttempt } from './store/attempts.ts';
+import {
+  type CircuitSettings,
+  type ClaimedAttempt,
+  claimDelivery,
+  type DeliveryQueue,
+  recordAttempt,
+} from './store/attempts.ts';
 
 const PERMANENT_FAILURES: ReadonlySet<FailureKind> = new Set(['gone', 'target', 'header']);
 
@@ -33,6 +39,8 @@ interface Context {
   schedule: number[];
   allowPrivateTargets: boolean;
   serviceHostnames: readonly string[];
+  /** The queue this batch came through (index.ts): a slow webhook's message on the main one moves over. */
+  queue: DeliveryQueue;
   env: Env;
 }
 
@@ -86,6 +94,7 @@ async function attempt(
       success: outcome.success,
       gone: outcome.failure === 'gone',
       nextAttemptAt: retryIn === undefined ? null : new Date(Date.now() + retryIn * 1000),
+      timedOut: outcome.failure === 'timeout',
     },
     context.circuit,
   );
@@ -138,7 +147,14 @@ async function handle(context: Context, message: Message<unknown>): Promise<void
   const { deliveryId, series } = message.body;
   try {
     const db = context.db(deliveryId);
-    const claim = await claimDelivery(db, deliveryId, series, context.circuit);
+    const claim = await claimDelivery(db, deliveryId, series, context.circuit, context.queue);
+    if (claim.kind === 'slow') {
+      // Its webhook hangs or answers slowly: it waits in the slow lane, where no healthy webhook's
+      // deliveries wait behind it. Sent before the ack: if the send fails, this message comes back.
+      await context.env.WEBHOOK_DELIVERIES_SLOW.send(message.body satisfies DeliveryMessage);
+      message.ack();
+      return;
+    }
     if (claim.kind === 'busy' || claim.kind === 'throttled') {
       await waitForTurn(context.env.WEBHOOK_DELIVERIES, message, message.body, claim);
       return;
@@ -180,7 +196,7 @@ async function handle(context: Context, message: Message<unknown>): Promise<void
   }
 }
 
-export async function consumeDeliveries(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+export async function consumeDeliveries(batch: MessageBatch<unknown>, env: Env, queue: DeliveryQueue): Promise<void> {
   const config = readConfig(env).delivery;
   const context: Context = {
     db: (deliveryId) => createDatabase(env, `webhooks delivery ${deliveryId}`),
@@ -193,12 +209,13 @@ export async function consumeDeliveries(batch: MessageBatch<unknown>, env: Env):
     schedule: config.retryScheduleSeconds,
     allowPrivateTargets: config.allowPrivateTargets,
     serviceHostnames: config.serviceHostnames,
+    queue,
     env,
   };
   // At most MAX_IN_FLIGHT deliveries at a time: each lane takes the next message when it is done.
-  const queue = [...batch.messages];
+  const waiting = [...batch.messages];
   const lane = async () => {
-    for (let message = queue.shift(); message; message = queue.shift()) await handle(context, message);
+    for (let message = waiting.shift(); message; message = waiting.shift()) await handle(context, message);
   };
-  await Promise.all(Array.from({ length: Math.min(MAX_IN_FLIGHT, queue.length) }, lane));
+  await Promise.all(Array.from({ length: Math.min(MAX_IN_FLIGHT, waiting.length) }, lane));
 }

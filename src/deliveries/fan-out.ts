@@ -1,150 +1,114 @@
-// The webhook-events consumer. A message is either the key of an event POST /events stored already
-// (fanned out from its row: store.fanOutStored), or a whole event a Worker sent through its producer
-// binding (stored and fanned out at once: store.fanOut). Either way one statement creates the
-// deliveries, then one message per delivery goes onto the webhook-deliveries queue, 100 at a time, each
-// batch then marked enqueued (one statement). If anything fails the event's message is retried: the
+// The webhook-events consumer. A message is either the key of an event stored already (POST /events, or
+// a state change: fanned out from its row, store.fanOutStored), or a whole event a Worker sent through
+// its producer binding (stored and fanned out at once: store.fanOut). Either way one statement creates
+// the deliveries, then one message per delivery goes onto the webhook-deliveries queue (or the slow
+// lane's, for a webhook in it), 100 at a time, each batch then marked enqueued (one statement). If anything fails the event's message is retried: the
 // event is fanned out already then, so the retry creates nothing new and sends only what was not
 // marked enqueued.
 import * as z from 'zod/mini';
 import { createDatabase, type Database } from '../db/client.ts';
 import { isDataException } from '../db/errors.ts';
-import { isStoredEventMessage, type StoredEventMessage, toEventMessage } from '../events/message.ts';
+import { isStoredEventMessage, toEventMessage } from '../events/message.ts';
 import { publishedEventSchema } from '../events/schema.ts';
 import { describeError, logError, logInfo } from '../lib/log.ts';
 import { backoffSeconds, type DeliveryMessage, MAX_BATCH } from './messages.ts';
 import { isStateChangeMessage, queueForOperations } from './state-events.ts';
-import { fanOut, fanOutStored, markEnqueued } from './store/events.ts';
-import type { StateEvent } from './store/state-changes.ts';
+import { type FannedOut, fanOut, fanOutStored, markEnqueued } from './store/events.ts';
 
-/** Puts the deliveries a fan-out returned on the queue, 100 at a time, each batch then marked enqueued. */
-async function enqueueDeliveries(
-  db: Database,
-  deliveriesQueue: Queue<DeliveryMessage>,
-  pending: { id: string; series: number }[],
-) {
-  for (let start = 0; start < pending.length; start += MAX_BATCH) {
-    const batch = pending.slice(start, start + MAX_BATCH);
-    await deliveriesQueue.sendBatch(batch.map(({ id, series }) => ({ body: { deliveryId: id, series } })));
-    await markEnqueued(
-      db,
-      batch.map(({ id }) => id),
-    );
+/**
+ * Puts the deliveries a fan-out returned on the queue, 100 at a time, each batch then marked enqueued:
+ * those of webhooks in the slow lane on its queue (so a hanging webhook never joins a main-queue batch).
+ */
+async function enqueueDeliveries(env: Env, db: Database, pending: FannedOut[]) {
+  for (const slow of [false, true]) {
+    const queue = (slow ? env.WEBHOOK_DELIVERIES_SLOW : env.WEBHOOK_DELIVERIES) as Queue<DeliveryMessage>;
+    const lane = pending.filter((delivery) => delivery.slow === slow);
+    for (let start = 0; start < lane.length; start += MAX_BATCH) {
+      const batch = lane.slice(start, start + MAX_BATCH);
+      await queue.sendBatch(batch.map(({ id, series }) => ({ body: { deliveryId: id, series } })));
+      await markEnqueued(
+        db,
+        batch.map(({ id }) => id),
+      );
+    }
   }
   return pending.length;
 }
 
-export async function consumeEvents(batch: MessageBatch<unknown>, env: Env): Promise<void> {
-  const deliveriesQueue = env.WEBHOOK_DELIVERIES as Queue<DeliveryMessage>;
-  for (const message of batch.messages) {
-    if (isStateChangeMessage(message.body)) {
-      await consumeStateChange(env, deliveriesQueue, message, message.body.event);
-      continue;
-    }
-    if (isStoredEventMessage(message.body)) {
-      await consumeStoredEvent(env, deliveriesQueue, message as Message<StoredEventMessage>);
-      continue;
-    }
-    const parsed = z.safeParse(publishedEventSchema, message.body);
-    if (!parsed.success) {
-      // Retrying cannot make it valid: logged (ids and paths only, never the data) and dropped.
-      logError('event refused', {
-        queueMessageId: message.id,
-        issues: parsed.error.issues.map((issue) => issue.path.join('.') || '(event)').join(', '),
-      });
-      message.ack();
-      continue;
-    }
-    // The message id stands in for an event id the producer did not set: stable across redeliveries.
-    const event = toEventMessage(parsed.data, message.id, new Date(message.timestamp));
-    try {
-      // Named per event, so the local SQL endpoint can count each fan-out's statements.
-      const db = createDatabase(env, `webhooks fan-out ${event.accountId}:${event.id}`);
-      const queued = await enqueueDeliveries(
-        db,
-        deliveriesQueue,
-        await fanOut(db, { ...event, data: JSON.stringify(event.data) }),
-      );
-      logInfo('event fanned out', {
-        eventId: event.id,
-        accountId: event.accountId,
-        type: event.type,
-        deliveries: queued,
-      });
-      message.ack();
-    } catch (error) {
-      if (isDataException(error)) {
-        // Postgres refused a value the schema let through: no retry can store it.
-        logError('event refused by the database: not fanned out', {
-          eventId: event.id,
-          accountId: event.accountId,
-          ...describeError(error),
-        });
-        message.ack();
-        continue;
-      }
-      logError('event fan-out failed; retrying', {
-        eventId: event.id,
-        accountId: event.accountId,
-        attempts: message.attempts,
-        ...describeError(error),
-      });
-      message.retry({ delaySeconds: backoffSeconds(message.attempts) });
-    }
-  }
+/** What a message asks to fan out: the event's key and type for the log, and the statement that does it. */
+interface FanOutJob {
+  log: { eventId: string; accountId: string; type?: string };
+  fanOut: (db: Database) => Promise<FannedOut[]>;
+  /** After the deliveries are queued, before the ack (a state-change event's copy for operations). */
+  afterQueued?: () => Promise<void>;
 }
 
-/** An event POST /events stored: fanned out from its row; if that fails, retried (and the sweep is behind it). */
-async function consumeStoredEvent(
-  env: Env,
-  deliveriesQueue: Queue<DeliveryMessage>,
-  message: Message<StoredEventMessage>,
-): Promise<void> {
-  const key = { accountId: message.body.accountId, id: message.body.storedEventId };
+/**
+ * Runs one message's fan-out and queues its deliveries, then acks; if anything fails the message comes
+ * back (nothing is lost: a second fan-out creates nothing new and queues only what was not marked).
+ */
+async function fanOutMessage(env: Env, message: Message<unknown>, job: FanOutJob): Promise<void> {
   try {
-    const db = createDatabase(env, `webhooks fan-out ${key.accountId}:${key.id}`);
-    const queued = await enqueueDeliveries(db, deliveriesQueue, await fanOutStored(db, key));
-    logInfo('event fanned out', { eventId: key.id, accountId: key.accountId, deliveries: queued });
+    // Named per event, so the local SQL endpoint can count each fan-out's statements.
+    const db = createDatabase(env, `webhooks fan-out ${job.log.accountId}:${job.log.eventId}`);
+    const queued = await enqueueDeliveries(env, db, await job.fanOut(db));
+    await job.afterQueued?.();
+    logInfo('event fanned out', { ...job.log, deliveries: queued });
     message.ack();
   } catch (error) {
-    logError('event fan-out failed; retrying', {
-      eventId: key.id,
-      accountId: key.accountId,
-      attempts: message.attempts,
-      ...describeError(error),
-    });
+    if (isDataException(error)) {
+      // Postgres refused a value the schema let through: no retry can store it.
+      logError('event refused by the database: not fanned out', { ...job.log, ...describeError(error) });
+      message.ack();
+      return;
+    }
+    logError('event fan-out failed; retrying', { ...job.log, attempts: message.attempts, ...describeError(error) });
     message.retry({ delaySeconds: backoffSeconds(message.attempts) });
   }
 }
 
 /**
- * A state-change event the statement that decided it stored (store/state-changes.ts): fanned out from its
- * row as a POST /events event is (the minute sweep takes it if this message is lost), then its copy
- * queued for the operations endpoint, if one is configured.
+ * What one webhook-events message asks for: a state-change event the statement that decided it stored
+ * (store/state-changes.ts: fanned out from its row as a POST /events event is, the minute sweep behind it
+ * if this message is lost, then its copy queued for the operations endpoint, if one is configured); an
+ * event POST /events stored (fanned out from its row); or a whole event a Worker sent (stored and fanned
+ * out at once). Null for a message that can never be valid.
  */
-async function consumeStateChange(
-  env: Env,
-  deliveriesQueue: Queue<DeliveryMessage>,
-  message: Message<unknown>,
-  event: StateEvent,
-): Promise<void> {
-  try {
-    const db = createDatabase(env, `webhooks fan-out ${event.accountId}:${event.id}`);
-    const queued = await enqueueDeliveries(db, deliveriesQueue, await fanOutStored(db, event));
-    await queueForOperations(env, event);
-    logInfo('event fanned out', {
-      eventId: event.id,
-      accountId: event.accountId,
-      type: event.type,
-      deliveries: queued,
+function fanOutJob(env: Env, message: Message<unknown>): FanOutJob | null {
+  const body = message.body;
+  if (isStateChangeMessage(body)) {
+    const { event } = body;
+    return {
+      log: { eventId: event.id, accountId: event.accountId, type: event.type },
+      fanOut: (db) => fanOutStored(db, event),
+      afterQueued: () => queueForOperations(env, event),
+    };
+  }
+  if (isStoredEventMessage(body)) {
+    const key = { accountId: body.accountId, id: body.storedEventId };
+    return { log: { eventId: key.id, accountId: key.accountId }, fanOut: (db) => fanOutStored(db, key) };
+  }
+  const parsed = z.safeParse(publishedEventSchema, body);
+  if (!parsed.success) {
+    // Retrying cannot make it valid: logged (ids and paths only, never the data) and dropped.
+    logError('event refused', {
+      queueMessageId: message.id,
+      issues: parsed.error.issues.map((issue) => issue.path.join('.') || '(event)').join(', '),
     });
-    message.ack();
-  } catch (error) {
-    logError('event fan-out failed; retrying', {
-      eventId: event.id,
-      accountId: event.accountId,
-      attempts: message.attempts,
-      ...describeError(error),
-    });
-    message.retry({ delaySeconds: backoffSeconds(message.attempts) });
+    return null;
+  }
+  // The message id stands in for an event id the producer did not set: stable across redeliveries.
+  const event = toEventMessage(parsed.data, message.id, new Date(message.timestamp));
+  return {
+    log: { eventId: event.id, accountId: event.accountId, type: event.type },
+    fanOut: (db) => fanOut(db, { ...event, data: JSON.stringify(event.data) }),
+  };
+}
+
+export async function consumeEvents(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  for (const message of batch.messages) {
+    const job = fanOutJob(env, message);
+    if (job === null) message.ack();
+    else await fanOutMessage(env, message, job);
   }
 }

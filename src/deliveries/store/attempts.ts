@@ -64,6 +64,11 @@ export type Claim =
   | { kind: 'cancelled' }
   /** Its webhook's circuit is open: marked skipped, not sent. */
   | { kind: 'skipped' }
+  /**
+   * Its webhook is in the slow lane (it timed out or answered slowly not long ago) and this message came
+   * through the main one: it goes to the slow lane's queue instead, and waits there.
+   */
+  | { kind: 'slow' }
   /** Its webhook has its share of attempts in flight already (fair lanes): try again shortly. */
   | { kind: 'busy'; retryInSeconds: number }
   /** Over its webhook's rate limit: a slot is reserved for it; it waits until then. Not an attempt. */
@@ -85,9 +90,19 @@ export const MAX_LANES_PER_WEBHOOK = 3;
 const BUSY_RETRY_SECONDS = 1;
 /** A rate-limit slot this close is waited for in the lane; a later one goes back to the queue. */
 const SLOT_WAIT_MS = 1000;
+/**
+ * An attempt that timed out or took this long puts its webhook in the slow lane for SLOW_LANE_FOR: its
+ * deliveries then go through the webhook-deliveries-slow queue, whose consumers no healthy webhook waits
+ * behind (README "Fair delivery").
+ */
+export const SLOW_ATTEMPT_MS = 5000;
+const SLOW_LANE_FOR = sql`interval '10 minutes'`;
+
+/** Which queue a message came through: the main one, or the slow lane's, for webhooks that hang or answer slowly. */
+export type DeliveryQueue = 'main' | 'slow';
 
 type ClaimRow = {
-  action: 'settled' | 'leased' | 'early' | 'cancel' | 'skip' | 'busy' | 'throttle' | 'probe' | 'send';
+  action: 'settled' | 'leased' | 'early' | 'cancel' | 'skip' | 'slow' | 'busy' | 'throttle' | 'probe' | 'send';
   wait_ms: number | null;
   lease_seconds: number | null;
   due_seconds: number | null;
@@ -121,6 +136,7 @@ export async function claimDelivery(
   deliveryId: string,
   series: number,
   circuit: CircuitSettings,
+  queue: DeliveryQueue,
 ): Promise<Claim> {
   const result = await retryingConflicts(() =>
     db.execute<ClaimRow>(sql`
@@ -129,7 +145,7 @@ export async function claimDelivery(
         w.headers_sealed, w.header_values_sealed, w.signing_secret_sealed,
         case when w.previous_secret_expires_at > now() then w.previous_signing_secret_sealed end
           as previous_signing_secret_sealed,
-        w.rate_limit_per_second, w.rate_next_at,
+        w.rate_limit_per_second, w.rate_next_at, coalesce(w.slow_until > now(), false) as slow,
         (select count(*) from jsonb_each_text(w.lanes) l where l.value::timestamptz > now())::int as lanes_busy
       from ${webhooks} w
       where w.id = (select webhook_id from ${deliveries} where id = ${deliveryId}::uuid)
@@ -138,7 +154,7 @@ export async function claimDelivery(
       select d.id, d.series, d.status, d.next_attempt_at, d.locked_until, d.is_test, d.webhook_id, d.account_id,
         d.event_id, w.is_active, w.circuit_opened_at, w.url, w.timeout_ms, w.max_retries, w.header_names,
         w.headers_sealed, w.header_values_sealed, w.signing_secret_sealed, w.previous_signing_secret_sealed,
-        w.rate_limit_per_second, w.lanes_busy, d.rate_slot_at,
+        w.rate_limit_per_second, w.lanes_busy, w.slow, d.rate_slot_at,
         -- The rate-limit slot this attempt would go at: the one it holds, or the webhook's next free one.
         case when w.rate_limit_per_second is not null
           then coalesce(d.rate_slot_at, greatest(w.rate_next_at, now())) end as slot
@@ -152,6 +168,7 @@ export async function claimDelivery(
         when next_attempt_at > now() + ${EARLY_TOLERANCE} then 'early'
         when not is_active then 'cancel'
         when circuit_opened_at > now() - ${circuit.coolDownSeconds}::int * interval '1 second' then 'skip'
+        when slow and ${queue === 'main'} then 'slow'
         when lanes_busy >= ${MAX_LANES_PER_WEBHOOK}::int then 'busy'
         when slot > now() + ${SLOT_WAIT_MS}::int * interval '1 millisecond' then 'throttle'
         when circuit_opened_at is not null then 'probe'
@@ -191,9 +208,12 @@ export async function claimDelivery(
         last_attempt_at = case when decision.action in ('send', 'probe') then now() else d.last_attempt_at end,
         locked_until = case when decision.action in ('send', 'probe') then decision.lease_until end,
         rate_slot_at = case when decision.action = 'throttle' then decision.slot
-          when decision.action in ('send', 'probe') then null else d.rate_slot_at end
+          when decision.action in ('send', 'probe') then null else d.rate_slot_at end,
+        -- Sent back to wait for a lane, or on to the slow lane: a message is on its way again, so the
+        -- minute sweep (store/events.ts DUE) does not take it as lost while it waits.
+        enqueued_at = case when decision.action in ('busy', 'slow') then now() else d.enqueued_at end
       from decision
-      where d.id = decision.id and decision.action in ('send', 'probe', 'cancel', 'skip', 'throttle')
+      where d.id = decision.id and decision.action in ('send', 'probe', 'cancel', 'skip', 'slow', 'busy', 'throttle')
       returning d.attempts, d.series_attempts
     )
     select decision.action, decision.wait_ms, ceil(extract(epoch from (decision.locked_until - now())))::int as lease_seconds,
@@ -220,6 +240,8 @@ export async function claimDelivery(
       return { kind: 'cancelled' };
     case 'skip':
       return { kind: 'skipped' };
+    case 'slow':
+      return { kind: 'slow' };
     case 'busy':
       return { kind: 'busy', retryInSeconds: BUSY_RETRY_SECONDS };
     case 'throttle':
@@ -267,6 +289,8 @@ export interface AttemptRecord {
   gone: boolean;
   /** When the next attempt is due; null when there is none (succeeded, or retries spent: failed). */
   nextAttemptAt: Date | null;
+  /** It timed out: with a duration of SLOW_ATTEMPT_MS or more, it puts the webhook in the slow lane. */
+  timedOut: boolean;
 }
 
 /**
@@ -303,6 +327,8 @@ export async function recordAttempt(
   const active = counts ? health.activeAfter(attempt) : sql`w.is_active`;
   // A test leaves the health columns as they were too (a no-op assignment keeps the statement's shape).
   const healthSet = counts ? health.healthAssignments(attempt) : sql`last_success_at = w.last_success_at`;
+  // A test's timeout counts here too: it says how the endpoint answers, whoever asked.
+  const slow = outcome.timedOut || outcome.durationMs >= SLOW_ATTEMPT_MS;
   // This message's series, and not cancelled meanwhile: only then is the outcome the delivery's state.
   const current = sql`(d.series = ${claim.series}::int and d.status <> 'cancelled')`;
   const result = await retryingConflicts(() =>
@@ -326,6 +352,7 @@ export async function recordAttempt(
     ), webhook as (
       update ${webhooks} w set consecutive_failures = ${failures}, circuit_opened_at = ${circuitOpenedAt},
         is_active = ${active}, lanes = w.lanes - ${claim.deliveryId}::text, ${healthSet},
+        slow_until = ${slow ? sql`now() + ${SLOW_LANE_FOR}` : sql`w.slow_until`},
         revision = w.revision + case when (w.consecutive_failures, w.circuit_opened_at, w.is_active)
           is distinct from (${failures}, ${circuitOpenedAt}, ${active}) then 1 else 0 end
       where w.id = ${claim.webhookId}::uuid and exists (select 1 from delivery)

@@ -60,7 +60,7 @@ export async function storeEvent(db: Database, event: PublishedEvent): Promise<b
  * so its webhooks do not either (least privilege; README "Who gets an event").
  * A state-change event (store/state-changes.ts) never reaches the webhook it is about (subject_webhook_id).
  */
-export function fanOut(db: Database, event: PublishedEvent): Promise<{ id: string; series: number }[]> {
+export function fanOut(db: Database, event: PublishedEvent): Promise<FannedOut[]> {
   return fanOutFrom(
     db,
     sql`${eventRow(event, sql`now()`)} returning account_id, id, company_id, type, subject_webhook_id`,
@@ -73,7 +73,7 @@ export function fanOut(db: Database, event: PublishedEvent): Promise<{ id: strin
  * fanned out creates its deliveries, so a second fan-out of it (a redelivered message, the sweep)
  * creates nothing new and returns only what was never marked enqueued.
  */
-export function fanOutStored(db: Database, key: StoredEventKey): Promise<{ id: string; series: number }[]> {
+export function fanOutStored(db: Database, key: StoredEventKey): Promise<FannedOut[]> {
   return fanOutFrom(
     db,
     sql`
@@ -84,11 +84,20 @@ export function fanOutStored(db: Database, key: StoredEventKey): Promise<{ id: s
   );
 }
 
-async function fanOutFrom(db: Database, newEvent: SQL, key: StoredEventKey): Promise<{ id: string; series: number }[]> {
-  const result = await db.execute<{ id: string; series: number }>(sql`
+/** A delivery to put on the queue: its message, and whether its webhook is in the slow lane now. */
+export type FannedOut = {
+  id: string;
+  series: number;
+  slow: boolean;
+};
+
+const IN_SLOW_LANE = sql`coalesce(w.slow_until > now(), false)`;
+
+async function fanOutFrom(db: Database, newEvent: SQL, key: StoredEventKey): Promise<FannedOut[]> {
+  const result = await db.execute<FannedOut>(sql`
     with new_event as (${newEvent}
     ), targets as (
-      select w.id as webhook_id from ${webhooks} w join new_event e on w.account_id = e.account_id
+      select w.id as webhook_id, ${IN_SLOW_LANE} as slow from ${webhooks} w join new_event e on w.account_id = e.account_id
       where w.is_active and e.type = any(w.events) and w.id is distinct from e.subject_webhook_id and (
         w.company_id = e.company_id
         or (w.company_id is null and exists (
@@ -99,12 +108,13 @@ async function fanOutFrom(db: Database, newEvent: SQL, key: StoredEventKey): Pro
       insert into ${deliveries} (id, account_id, webhook_id, event_id, event_type)
       select gen_random_uuid(), e.account_id, t.webhook_id, e.id, e.type
       from targets t cross join new_event e
-      returning id, series
+      returning id, series, webhook_id
     )
-    select id::text as id, series from inserted
+    select i.id::text as id, i.series, t.slow from inserted i join targets t on t.webhook_id = i.webhook_id
     union all
-    select id::text, series from ${deliveries}
-    where account_id = ${key.accountId}::uuid and event_id = ${key.id} and status = 'pending' and enqueued_at is null`);
+    select d.id::text, d.series, ${IN_SLOW_LANE} from ${deliveries} d join ${webhooks} w on w.id = d.webhook_id
+    where d.account_id = ${key.accountId}::uuid and d.event_id = ${key.id} and d.status = 'pending'
+      and d.enqueued_at is null`);
   return result.rows;
 }
 
@@ -119,11 +129,12 @@ export async function markNotEnqueued(db: Database, ids: string[]): Promise<void
 }
 
 /**
- * When a pending delivery was last due to be acted on: made, queued, retried, or (in flight) its lease's
- * end. Some message should have reached the consumer by then; the index deliveries_pending_due_idx is
- * on this very expression.
+ * When a pending delivery was last due to be acted on: made, queued (or sent back waiting for a lane, or
+ * diverted to the slow lane: the claim notes it in enqueued_at), retried, its rate-limit slot, or (in
+ * flight) its lease's end. Some message should have reached the consumer by then; the index
+ * deliveries_pending_due_by_idx is on this very expression.
  */
-const DUE = sql`greatest(created_at, enqueued_at, next_attempt_at, locked_until)`;
+const DUE = sql`greatest(created_at, enqueued_at, next_attempt_at, locked_until, rate_slot_at)`;
 
 export interface Stranded {
   /** Accepted events never fanned out: their message is to go back on the webhook-events queue. */
