@@ -85,6 +85,35 @@ describe('the slow lane', () => {
     });
   });
 
+  it('an attempt in flight for 5 s already puts its webhook there before it ends', async () => {
+    const account = await createTestAccount();
+    const { webhook, endpoint } = await webhookWithReceiver(account.token);
+    // A lane whose lease (timeout 30 s + 30 s of margin) began 6 s ago: an attempt still waiting for its answer.
+    const lease = new Date(Date.now() + 60_000 - 6_000).toISOString();
+    await withDatabase((db) =>
+      db.execute(
+        sql`update webhooks set lanes = jsonb_build_object(gen_random_uuid()::text, ${lease}::text) where id = ${webhook.id}::uuid`,
+      ),
+    );
+    const message = { deliveryId: (await unqueuedDelivery(account.accountId)).deliveryId, series: 1 };
+    const slow = recordingQueue();
+    expect(
+      await consumeOne('webhook-deliveries', message, { overrides: { WEBHOOK_DELIVERIES_SLOW: slow.queue } }),
+    ).toEqual({ acked: true, retriedWith: undefined });
+    expect(slow.sent).toEqual([message]);
+    expect(await received(endpoint.id)).toEqual([]);
+    // One that began 2 s ago does not: the next delivery is sent on the main queue.
+    const recent = new Date(Date.now() + 60_000 - 2_000).toISOString();
+    await withDatabase((db) =>
+      db.execute(
+        sql`update webhooks set lanes = jsonb_build_object(gen_random_uuid()::text, ${recent}::text) where id = ${webhook.id}::uuid`,
+      ),
+    );
+    const next = { deliveryId: (await unqueuedDelivery(account.accountId)).deliveryId, series: 1 };
+    expect(await consumeOne('webhook-deliveries', next)).toEqual({ acked: true, retriedWith: undefined });
+    expect(await received(endpoint.id)).toHaveLength(1);
+  });
+
   it('a prompt answer leaves a webhook out of it', async () => {
     const account = await createTestAccount();
     const { webhook } = await webhookWithReceiver(account.token);

@@ -145,7 +145,12 @@ export async function claimDelivery(
         w.headers_sealed, w.header_values_sealed, w.signing_secret_sealed,
         case when w.previous_secret_expires_at > now() then w.previous_signing_secret_sealed end
           as previous_signing_secret_sealed,
-        w.rate_limit_per_second, w.rate_next_at, coalesce(w.slow_until > now(), false) as slow,
+        w.rate_limit_per_second, w.rate_next_at,
+        -- In the slow lane, or answering slowly right now: an attempt of it in flight for SLOW_ATTEMPT_MS
+        -- already (a lane's lease ends its timeout and margin after the attempt began).
+        coalesce(w.slow_until > now(), false) or exists (select 1 from jsonb_each_text(w.lanes) l
+          where l.value::timestamptz > now() and l.value::timestamptz
+            - (w.timeout_ms + ${LEASE_MARGIN_MS}::int - ${SLOW_ATTEMPT_MS}::int) * interval '1 millisecond' < now()) as slow,
         (select count(*) from jsonb_each_text(w.lanes) l where l.value::timestamptz > now())::int as lanes_busy
       from ${webhooks} w
       where w.id = (select webhook_id from ${deliveries} where id = ${deliveryId}::uuid)
