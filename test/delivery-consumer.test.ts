@@ -7,7 +7,7 @@ import { sql } from 'drizzle-orm';
 import { describe, expect, inject, it } from 'vitest';
 import { MAX_IN_FLIGHT } from '../src/deliveries/deliver.ts';
 import { parseRetryAfter, retryDelaySeconds } from '../src/deliveries/retry-schedule.ts';
-import { MAX_LANES_PER_WEBHOOK } from '../src/deliveries/store/attempts.ts';
+import { MAX_LANES_PER_WEBHOOK } from '../src/deliveries/store/claims.ts';
 import worker from '../src/index.ts';
 import { PURGE_CRON, SWEEP_CRON } from '../src/jobs/scheduled.ts';
 import { secretBox } from '../src/lib/secret-box.ts';

@@ -8,7 +8,7 @@ import { createExecutionContext, createScheduledController, waitOnExecutionConte
 import { env } from 'cloudflare:workers';
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { MAX_LANES_PER_WEBHOOK } from '../src/deliveries/store/attempts.ts';
+import { MAX_LANES_PER_WEBHOOK } from '../src/deliveries/store/claims.ts';
 import worker from '../src/index.ts';
 import { SWEEP_CRON } from '../src/jobs/scheduled.ts';
 import { withDatabase } from './support/database.ts';

@@ -18,6 +18,7 @@
 //
 // Tests and the benchmark read and steer it over HTTP on the same port:
 //   GET  /statements?application_name=…   statements sent with that application_name
+//   GET  /statements?naming=…&naming=…   statements whose application_name has any of these words, each once
 //   GET  /statements?kind=…                {count}: statements sent under every application_name whose
 //                                          first two of three or more words are kind ("webhooks delivery"
 //                                          counts each "webhooks delivery <id>"); kept however many there are
@@ -367,6 +368,13 @@ export async function startNeonHttpEndpoint({
     }
     if (request.method === 'GET' && url.pathname === '/statements' && url.searchParams.has('kind')) {
       return reply(200, { count: countsByKind.get(url.searchParams.get('kind') ?? '') ?? 0 });
+    }
+    if (request.method === 'GET' && url.pathname === '/statements' && url.searchParams.has('naming')) {
+      // Statements whose application_name names any of these words (a group's statement names each of
+      // its deliveries), each once.
+      const words = new Set(url.searchParams.getAll('naming'));
+      const named = statements.filter((s) => s.applicationName.split(' ').some((word) => words.has(word)));
+      return reply(200, { statements: named.map((s) => s.sql) });
     }
     if (request.method === 'GET' && url.pathname === '/statements') {
       const name = url.searchParams.get('application_name');

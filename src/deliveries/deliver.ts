@@ -1,10 +1,13 @@
-// The webhook-deliveries consumer. For each message: claim the delivery (one statement that decides,
-// under its row locks, whether to send, skip, cancel or leave it), send it, record the attempt (one
-// statement), and either ack or hand the message back to the queue with the retry schedule's delay.
+// The webhook-deliveries consumer (and the slow lane's). For each message: claim the delivery (one
+// statement that decides, under its row locks, whether to send, skip, cancel or leave it), send it,
+// record the attempt, and either ack or hand the message back to the queue with the retry schedule's
+// delay. The lanes ready at the same moment share their statements (group commit): one claim for all
+// of them, one record for their plain successes; a failure is recorded on its own.
 // Queues bring a message at least once; the claim makes sure a delivery already succeeded, cancelled
 // or deleted is never sent again, and that two copies of a message never send at once.
 import { readConfig } from '../config.ts';
 import { createDatabase, type Database } from '../db/client.ts';
+import { groupCommit } from '../lib/group-commit.ts';
 import { describeError, logError, logInfo } from '../lib/log.ts';
 import { type SecretBox, secretBox } from '../lib/secret-box.ts';
 import { openHeaders, signingSecretContext } from '../webhooks/secrets.ts';
@@ -18,13 +21,17 @@ import {
   publishStateEvents,
   type StateChangeMessage,
 } from './state-events.ts';
+import { recordAttempt } from './store/attempts.ts';
 import {
   type CircuitSettings,
+  type Claim,
   type ClaimedAttempt,
-  claimDelivery,
+  type ClaimRequest,
+  claimDeliveries,
   type DeliveryQueue,
-  recordAttempt,
-} from './store/attempts.ts';
+  SLOW_ATTEMPT_MS,
+} from './store/claims.ts';
+import { type PlainSuccess, recordPlainSuccesses } from './store/successes.ts';
 
 const PERMANENT_FAILURES: ReadonlySet<FailureKind> = new Set(['gone', 'target', 'header']);
 
@@ -41,6 +48,10 @@ interface Context {
   serviceHostnames: readonly string[];
   /** The queue this batch came through (index.ts): a slow webhook's message on the main one moves over. */
   queue: DeliveryQueue;
+  /** Claims a message's delivery, with the other lanes' claims of the moment (one statement). */
+  claim: (request: ClaimRequest) => Promise<Claim>;
+  /** Records a plain success with the other lanes' of the moment; false: recordAttempt's to record. */
+  recordSuccess: (success: PlainSuccess) => Promise<boolean>;
   env: Env;
 }
 
@@ -82,6 +93,25 @@ async function attempt(
   const retryIn = final
     ? undefined
     : retryDelaySeconds(claim.seriesAttempt, claim.maxRetries, context.schedule, outcome.retryAfterSeconds);
+  const nextAttemptAt = retryIn === undefined ? null : new Date(Date.now() + retryIn * 1000);
+  if (
+    outcome.success &&
+    !claim.isTest &&
+    outcome.httpStatus !== null &&
+    outcome.durationMs < SLOW_ATTEMPT_MS &&
+    (await context.recordSuccess({
+      deliveryId: claim.deliveryId,
+      series: claim.series,
+      webhookId: claim.webhookId,
+      attempt: claim.attempt,
+      startedAt,
+      httpStatus: outcome.httpStatus,
+      durationMs: outcome.durationMs,
+      responseExcerpt: outcome.responseExcerpt,
+    }))
+  ) {
+    return { outcome, pending: false };
+  }
   const { pending, stateEvents } = await recordAttempt(
     db,
     claim,
@@ -93,7 +123,7 @@ async function attempt(
       responseExcerpt: outcome.responseExcerpt,
       success: outcome.success,
       gone: outcome.failure === 'gone',
-      nextAttemptAt: retryIn === undefined ? null : new Date(Date.now() + retryIn * 1000),
+      nextAttemptAt,
       timedOut: outcome.failure === 'timeout',
     },
     context.circuit,
@@ -147,7 +177,7 @@ async function handle(context: Context, message: Message<unknown>): Promise<void
   const { deliveryId, series } = message.body;
   try {
     const db = context.db(deliveryId);
-    const claim = await claimDelivery(db, deliveryId, series, context.circuit, context.queue);
+    const claim = await context.claim({ deliveryId, series });
     if (claim.kind === 'slow') {
       // Its webhook hangs or answers slowly: it waits in the slow lane, where no healthy webhook's
       // deliveries wait behind it. Sent before the ack: if the send fails, this message comes back.
@@ -156,7 +186,8 @@ async function handle(context: Context, message: Message<unknown>): Promise<void
       return;
     }
     if (claim.kind === 'busy' || claim.kind === 'throttled') {
-      await waitForTurn(context.env.WEBHOOK_DELIVERIES, message, message.body, claim);
+      const ownQueue = context.queue === 'slow' ? context.env.WEBHOOK_DELIVERIES_SLOW : context.env.WEBHOOK_DELIVERIES;
+      await waitForTurn(ownQueue, message, message.body, claim);
       return;
     }
     if (claim.kind === 'leased' || claim.kind === 'early') {
@@ -196,20 +227,47 @@ async function handle(context: Context, message: Message<unknown>): Promise<void
   }
 }
 
+/**
+ * Claims for a group of lanes in one statement. Two copies of one message in a group: the second comes
+ * back a second later (the first's claim decides; then it finds the delivery leased or settled).
+ */
+async function claimGroup(
+  db: Database,
+  requests: ClaimRequest[],
+  circuit: CircuitSettings,
+  queue: DeliveryQueue,
+): Promise<Claim[]> {
+  const distinct = [...new Map(requests.map((request) => [request.deliveryId, request])).values()];
+  const claims = await claimDeliveries(db, distinct, circuit, queue);
+  const byRequest = new Map(distinct.map((request, index) => [request, claims[index]]));
+  return requests.map((request) => byRequest.get(request) ?? { kind: 'leased', retryInSeconds: 1 });
+}
+
 export async function consumeDeliveries(batch: MessageBatch<unknown>, env: Env, queue: DeliveryQueue): Promise<void> {
   const config = readConfig(env).delivery;
+  const circuit: CircuitSettings = {
+    coolDownSeconds: config.circuitCoolDownSeconds,
+    failureThreshold: config.circuitFailureThreshold,
+    autoDisableAfterSeconds: config.autoDisableAfterSeconds,
+  };
+  // Named after the deliveries a statement serves, so the local SQL endpoint can count their statements.
+  const db = (deliveryId: string) => createDatabase(env, `webhooks delivery ${deliveryId}`);
+  const groupDb = (ids: string[]) => db(ids.join(' '));
   const context: Context = {
-    db: (deliveryId) => createDatabase(env, `webhooks delivery ${deliveryId}`),
+    db,
     secrets: secretBox(env.ENCRYPTION_KEYS),
-    circuit: {
-      coolDownSeconds: config.circuitCoolDownSeconds,
-      failureThreshold: config.circuitFailureThreshold,
-      autoDisableAfterSeconds: config.autoDisableAfterSeconds,
-    },
+    circuit,
     schedule: config.retryScheduleSeconds,
     allowPrivateTargets: config.allowPrivateTargets,
     serviceHostnames: config.serviceHostnames,
     queue,
+    claim: groupCommit((requests: ClaimRequest[]) =>
+      claimGroup(groupDb(requests.map((request) => request.deliveryId)), requests, circuit, queue),
+    ),
+    recordSuccess: groupCommit(async (successes: PlainSuccess[]) => {
+      const recorded = await recordPlainSuccesses(groupDb(successes.map((success) => success.deliveryId)), successes);
+      return successes.map((success) => recorded.has(success.deliveryId));
+    }),
     env,
   };
   // At most MAX_IN_FLIGHT deliveries at a time: each lane takes the next message when it is done.

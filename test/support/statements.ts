@@ -7,6 +7,15 @@ export async function statementsNamed(applicationName: string): Promise<string[]
   return body.statements;
 }
 
+/** SQL statements the endpoint saw for any of these deliveries (a group's statement serves several), each once. */
+export async function statementsNaming(words: string[]): Promise<string[]> {
+  const query = words.map((word) => `naming=${encodeURIComponent(word)}`).join('&');
+  const body = (await (await fetch(`${inject('sqlEndpoint').controlUrl}/statements?${query}`)).json()) as {
+    statements: string[];
+  };
+  return body.statements;
+}
+
 /** SQL statements the endpoint saw for one request, identified by its X-Request-Id. */
 export function statementsOf(response: Response): Promise<string[]> {
   return statementsNamed(`webhooks ${response.headers.get('X-Request-Id')}`);
