@@ -182,24 +182,24 @@ describe('who receives an event (fan-out)', () => {
     expect(await receivers()).toEqual({ ...none, forA: 1, forB: 1, wideByFullKey: 3, wideByLimitedKey: 1 });
   }, 60_000);
 
-  it('stores the event in one statement before the 202, fans it out in one (and one to mark the messages enqueued)', async () => {
+  it('stores the event and fans it out in one statement before the 202 (and one to mark the messages enqueued)', async () => {
     const account = await createTestAccount();
     const hooks = await Promise.all(Array.from({ length: 5 }, () => webhookWithReceiver(account.token)));
     const response = await throughWorker(publishRequest({ accountId: account.accountId }));
     expect(response.status).toBe(202);
     const { eventId } = ((await response.json()) as { data: { eventId: string } }).data;
-    // The publish: the one statement that stores it, so the 202 means it is in Postgres.
+    // The publish: the one statement that stores it and creates its deliveries, so the 202 means they
+    // are in Postgres; their messages go on the queue after the response (one statement marks them).
     const publishing = await statementsOf(response);
     expect(publishing).toHaveLength(1);
     expect(publishing[0]).toContain('insert into "events"');
+    expect(publishing[0]).toContain('insert into "deliveries"');
     await eventually(async () => {
       for (const hook of hooks) expect(await received(hook.endpoint.id)).toHaveLength(1);
     });
-    // The fan-out works from the stored row (the message carries its key only).
     const statements = await statementsNamed(`webhooks fan-out ${account.accountId}:${eventId}`);
-    expect(statements).toHaveLength(2);
-    expect(statements[0]).toContain('update "events" set fanned_out_at');
-    expect(statements[1]).toContain('enqueued_at');
+    expect(statements).toHaveLength(1);
+    expect(statements[0]).toContain('enqueued_at');
     // Each attempt: a claim and a record, both shared with the lanes ready at the same moment (one
     // statement serves a group): two statements per attempt at most, fewer when they group.
     const delivered = await deliveriesOf({ eventId });

@@ -1,5 +1,5 @@
-// The minute sweep (src/jobs/scheduled.ts): what lost its queue message goes back on the queue. Accepted
-// events never fanned out (a crash between the 202 and the consumer), and pending deliveries whose due
+// The minute sweep (src/jobs/scheduled.ts): what lost its queue message goes back on the queue. Stored
+// events never fanned out (a state change whose message was lost), and pending deliveries whose due
 // time, lease included, passed more than STRANDED_AFTER_SECONDS (60) ago. Tests make a row stranded by
 // backdating it rather than waiting, and lose a message by never sending it (storeEvent, unqueuedDelivery).
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from 'cloudflare:test';
@@ -9,12 +9,14 @@ import { describe, expect, it, vi } from 'vitest';
 import { storeEvent } from '../src/deliveries/store/events.ts';
 import worker from '../src/index.ts';
 import { SWEEP_CRON } from '../src/jobs/scheduled.ts';
+import { throughWorker } from './support/api.ts';
 import { withDatabase } from './support/database.ts';
 import {
   consumeOne,
   deliveriesOf,
   eventually,
   pause,
+  publishRequest,
   received,
   unqueuedDelivery,
   webhookWithReceiver,
@@ -76,6 +78,32 @@ describe('the minute sweep', () => {
     await eventually(async () => expect(await received(endpoint.id)).toHaveLength(1));
     expect(await eventState(eventId)).toEqual({ fanned_out: true, requeued: true });
     expect(await deliveriesOf({ eventId })).toEqual([expect.objectContaining({ status: 'succeeded', attempts: 1 })]);
+  });
+
+  it('queues the deliveries of a POST /events whose messages never went (the queue refused), and each is delivered once', async () => {
+    const account = await createTestAccount();
+    const { endpoint } = await webhookWithReceiver(account.token);
+    const refusing = {
+      sendBatch: async () => {
+        throw new Error('queue unavailable');
+      },
+    } as unknown as Queue;
+    const response = await throughWorker(publishRequest({ accountId: account.accountId }), {
+      WEBHOOK_DELIVERIES: refusing,
+    });
+    expect(response.status).toBe(202);
+    const { eventId } = ((await response.json()) as { data: { eventId: string } }).data;
+    // Stored with its delivery before the 202; its message never went, so it is not marked queued.
+    const [stored] = await deliveriesOf({ eventId });
+    expect(stored).toMatchObject({ status: 'pending', attempts: 0 });
+    await pause(500);
+    expect(await received(endpoint.id)).toEqual([]);
+    await backdate('deliveries', 'created_at', eventId, '1 hour');
+    await sweep();
+    await eventually(async () =>
+      expect(await deliveriesOf({ eventId })).toEqual([expect.objectContaining({ status: 'succeeded', attempts: 1 })]),
+    );
+    expect(await received(endpoint.id)).toHaveLength(1);
   });
 
   it('puts an event back on the queue once per margin: its lease holds off the next sweeps', async () => {

@@ -11,29 +11,10 @@ import { isDataException } from '../db/errors.ts';
 import { isStoredEventMessage, toEventMessage } from '../events/message.ts';
 import { publishedEventSchema } from '../events/schema.ts';
 import { describeError, logError, logInfo } from '../lib/log.ts';
-import { backoffSeconds, type DeliveryMessage, MAX_BATCH } from './messages.ts';
+import { enqueueDeliveries } from './enqueue.ts';
+import { backoffSeconds } from './messages.ts';
 import { isStateChangeMessage, queueForOperations } from './state-events.ts';
-import { type FannedOut, fanOut, fanOutStored, markEnqueued } from './store/events.ts';
-
-/**
- * Puts the deliveries a fan-out returned on the queue, 100 at a time, each batch then marked enqueued:
- * those of webhooks in the slow lane on its queue (so a hanging webhook never joins a main-queue batch).
- */
-async function enqueueDeliveries(env: Env, db: Database, pending: FannedOut[]) {
-  for (const slow of [false, true]) {
-    const queue = (slow ? env.WEBHOOK_DELIVERIES_SLOW : env.WEBHOOK_DELIVERIES) as Queue<DeliveryMessage>;
-    const lane = pending.filter((delivery) => delivery.slow === slow);
-    for (let start = 0; start < lane.length; start += MAX_BATCH) {
-      const batch = lane.slice(start, start + MAX_BATCH);
-      await queue.sendBatch(batch.map(({ id, series }) => ({ body: { deliveryId: id, series } })));
-      await markEnqueued(
-        db,
-        batch.map(({ id }) => id),
-      );
-    }
-  }
-  return pending.length;
-}
+import { type FannedOut, fanOut, fanOutStored } from './store/events.ts';
 
 /** What a message asks to fan out: the event's key and type for the log, and the statement that does it. */
 interface FanOutJob {

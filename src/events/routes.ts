@@ -1,21 +1,24 @@
 // POST /events: how InstaView's systems that are not Workers publish an event (Workers send to the
 // webhook-events queue through a producer binding). Authenticated with the operator's publish token,
-// never a customer key. The event is stored in Postgres (one statement) before the 202, so an accepted
-// event survives whatever happens to the queue; the message then carries only its key, and fanning it
-// out is the consumer's work (or the sweep's, if the message is lost: src/jobs/scheduled.ts).
+// never a customer key. One statement stores the event and creates its deliveries (fans it out) before
+// the 202, so an accepted event survives whatever happens next; the deliveries' messages then go on the
+// queue after the response (or the minute sweep queues them, if that fails: src/jobs/scheduled.ts).
+// No hop through the webhook-events queue: an event reaches its receivers one queue trip after the 202.
 import { createMiddleware } from 'hono/factory';
 import { Hono } from 'hono/tiny';
 import * as z from 'zod/mini';
 import { isPublishToken } from '../auth/publish-token.ts';
-import { storeEvent } from '../deliveries/store/events.ts';
+import { createDatabase } from '../db/client.ts';
+import { enqueueDeliveries } from '../deliveries/enqueue.ts';
+import { fanOut } from '../deliveries/store/events.ts';
 import type { AppEnv } from '../http/env.ts';
 import { successEnvelope } from '../http/envelope.ts';
 import { unauthorized } from '../http/errors.ts';
 import { jsonBody } from '../http/middleware/json-body.ts';
 import { validateBody } from '../http/middleware/validate.ts';
-import { describeError, logError } from '../lib/log.ts';
+import { describeError, logError, logInfo } from '../lib/log.ts';
 import { describe, documented } from '../openapi/describe.ts';
-import { type StoredEventMessage, toEventMessage } from './message.ts';
+import { toEventMessage } from './message.ts';
 import { MAX_EVENT_DATA_BYTES, publishedEventSchema } from './schema.ts';
 
 /** The data's 64 KiB, and room for the rest of the event and JSON escapes. */
@@ -54,17 +57,21 @@ events.post(
   async (c) => {
     const body = c.req.valid('json');
     const event = toEventMessage(body, crypto.randomUUID(), new Date());
-    const stored = await storeEvent(c.get('db')(), { ...event, data: JSON.stringify(event.data) });
-    if (stored) {
-      // Not awaited: the event is durable already. A send that fails leaves it to the sweep, a minute or two later.
-      const message: StoredEventMessage = { storedEventId: event.id, accountId: event.accountId };
+    const pending = await fanOut(c.get('db')(), { ...event, data: JSON.stringify(event.data) });
+    if (pending.length > 0) {
+      // After the response: the deliveries are durable already. A send that fails leaves them to the
+      // sweep, a minute or two later. Named as the fan-out consumer's, for the local statement counts.
+      const db = createDatabase(c.env, `webhooks fan-out ${event.accountId}:${event.id}`);
       c.executionCtx.waitUntil(
-        (c.env.WEBHOOK_EVENTS as Queue<StoredEventMessage>).send(message).catch((error: unknown) =>
-          logError('stored event not queued: the sweep fans it out', {
-            eventId: event.id,
-            accountId: event.accountId,
-            ...describeError(error),
-          }),
+        enqueueDeliveries(c.env, db, pending).then(
+          (queued) =>
+            logInfo('event fanned out', { eventId: event.id, accountId: event.accountId, deliveries: queued }),
+          (error: unknown) =>
+            logError('deliveries not queued: the sweep queues them', {
+              eventId: event.id,
+              accountId: event.accountId,
+              ...describeError(error),
+            }),
         ),
       );
     }

@@ -37,9 +37,10 @@ function eventRow(event: PublishedEvent, fannedOutAt: SQL) {
 }
 
 /**
- * Stores a published event for the fan-out consumer to fan out (POST /events): one statement, so the
- * 202 that follows means the event is in Postgres. False when nothing new was stored: its id was seen
- * for the account already, or the account (or company) is not one the event can reach.
+ * Stores an event without fanning it out, the state a state-change event is stored in until its
+ * message is consumed (store/state-changes.ts), and what the minute sweep takes when that message is
+ * lost (test/sweep.test.ts). False when nothing new was stored: its id was seen for the account
+ * already, or the account (or company) is not one the event can reach.
  */
 export async function storeEvent(db: Database, event: PublishedEvent): Promise<boolean> {
   const result = await db.execute(sql`${eventRow(event, sql`null`)} returning 1`);
@@ -69,7 +70,7 @@ export function fanOut(db: Database, event: PublishedEvent): Promise<FannedOut[]
 }
 
 /**
- * Fans out an event POST /events stored (storeEvent), as fanOut does: the statement that marks it
+ * Fans out an event stored but not fanned out yet (a state change, storeEvent), as fanOut does: the statement that marks it
  * fanned out creates its deliveries, so a second fan-out of it (a redelivered message, the sweep)
  * creates nothing new and returns only what was never marked enqueued.
  */
