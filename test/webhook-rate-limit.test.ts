@@ -1,13 +1,17 @@
 // Issue 16: a webhook's own delivery rate limit (rateLimitPerSecond). Over the rate, deliveries wait
 // their turn: none fails, none counts toward the circuit, none is lost, and the receiver never sees more
 // than the rate (+1) in any one second.
+import { sql } from 'drizzle-orm';
 import { describe, expect, it, vi } from 'vitest';
 import { expectValidationIssues } from './support/api.ts';
+import { withDatabase } from './support/database.ts';
 import {
+  consumeOne,
   deliveriesOf,
   eventually,
   publish,
   received,
+  unqueuedDelivery,
   webhookState,
   webhookWithReceiver,
 } from './support/deliveries.ts';
@@ -62,5 +66,35 @@ describe('rateLimitPerSecond', () => {
     const stored = await deliveriesOf({ webhookId: webhook.id });
     expect(stored.every((delivery) => delivery.status === 'succeeded' && delivery.attempts === 1)).toBe(true);
     expect((await webhookState(webhook.id))?.consecutive_failures).toBe(0);
+  });
+
+  it('a reserved slot its message came back too late for is not sent in: the delivery takes the next free one', async () => {
+    const account = await createTestAccount();
+    const { webhook, endpoint } = await webhookWithReceiver(account.token, { rateLimitPerSecond: 2 });
+    const { deliveryId } = await unqueuedDelivery(account.accountId);
+    // It held the slot of 5 s ago; the webhook's next free slot is 300 ms from now.
+    const nextFree = await withDatabase(async (db) => {
+      await db.execute(
+        sql`update deliveries set rate_slot_at = now() - interval '5 seconds' where id = ${deliveryId}::uuid`,
+      );
+      const result = await db.execute<{
+        next: string;
+      }>(sql`update webhooks set rate_next_at = now() + interval '300 milliseconds'
+        where id = ${webhook.id}::uuid returning (extract(epoch from rate_next_at) * 1000)::float8::text as next`);
+      return Number(result.rows[0]?.next);
+    });
+    expect(await consumeOne('webhook-deliveries', { deliveryId, series: 1 })).toEqual({
+      acked: true,
+      retriedWith: undefined,
+    });
+    const [got] = await received(endpoint.id);
+    expect(got?.receivedAt).toBeGreaterThanOrEqual(nextFree);
+    // The slot taken moved the next free one on by 1/rate.
+    const after = await withDatabase((db) =>
+      db.execute<{ next: string }>(
+        sql`select (extract(epoch from rate_next_at) * 1000)::float8::text as next from webhooks where id = ${webhook.id}::uuid`,
+      ),
+    );
+    expect(Number(after.rows[0]?.next) - nextFree).toBeCloseTo(500, 0);
   });
 });

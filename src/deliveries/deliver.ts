@@ -73,8 +73,10 @@ async function attempt(
   db: Database,
   claim: ClaimedAttempt,
 ): Promise<{ outcome: AttemptOutcome; retryIn?: number; pending: boolean }> {
-  // The rate-limit slot this attempt holds is under a second off: waited for here, not sent early.
-  if (claim.waitMs > 0) await new Promise((resolve) => setTimeout(resolve, claim.waitMs));
+  // The rate-limit slot this attempt holds is under a second off: waited for here, not sent early. Its
+  // time is absolute (the database's clock), so however long the claim took, slots stay 1/rate apart.
+  const waitMs = claim.sendAt === null ? 0 : claim.sendAt - Date.now();
+  if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
   const startedAt = new Date();
   const outcome = await sendDelivery({
     deliveryId: claim.deliveryId,

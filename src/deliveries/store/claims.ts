@@ -42,8 +42,8 @@ export interface ClaimedAttempt {
   event: EventForDelivery;
   /** This attempt is the one let through an open circuit after its cool-down. */
   probe: boolean;
-  /** How long to wait before sending: the rate-limit slot this attempt holds is this far off (under a second). */
-  waitMs: number;
+  /** When to send (epoch ms): the rate-limit slot this attempt holds, under a second off; null: at once. */
+  sendAt: number | null;
 }
 
 export type Claim =
@@ -108,6 +108,7 @@ type ClaimRow = {
   id: string;
   action: 'settled' | 'leased' | 'early' | 'cancel' | 'skip' | 'slow' | 'busy' | 'throttle' | 'probe' | 'send';
   wait_ms: number | null;
+  slot_ms: number | null;
   lease_seconds: number | null;
   due_seconds: number | null;
   series: number;
@@ -169,7 +170,10 @@ export async function claimDeliveries(
       for no key update
     ), target as materialized (
       select d.id, r.ord, r.series as asked_series, d.series, d.status, d.next_attempt_at, d.locked_until,
-        d.is_test, d.webhook_id, d.account_id, d.event_id, d.rate_slot_at, w.is_active, w.circuit_opened_at, w.url,
+        d.is_test, d.webhook_id, d.account_id, d.event_id,
+        -- A reserved rate-limit slot already past (its message came back late) is not sent in: it would
+        -- bunch with the slots after it. The delivery takes a new one.
+        case when d.rate_slot_at >= now() then d.rate_slot_at end as rate_slot_at, w.is_active, w.circuit_opened_at, w.url,
         w.timeout_ms, w.max_retries, w.header_names, w.headers_sealed, w.header_values_sealed,
         w.signing_secret_sealed, w.previous_signing_secret_sealed, w.rate_limit_per_second, w.rate_next_at,
         w.lanes_busy, w.slow
@@ -254,6 +258,7 @@ export async function claimDeliveries(
       returning d.id, d.attempts, d.series_attempts
     )
     select decision.id::text as id, decision.action, decision.wait_ms,
+      (extract(epoch from decision.slot) * 1000)::float8 as slot_ms,
       ceil(extract(epoch from (decision.locked_until - now())))::int as lease_seconds,
       ceil(extract(epoch from (decision.next_attempt_at - now())))::int as due_seconds,
       decision.series, decision.webhook_id, decision.account_id, decision.is_test, decision.url, decision.timeout_ms,
@@ -316,7 +321,7 @@ function claimOf(deliveryId: string, row: ClaimRow): Claim {
           },
           event: { type: row.event_type, occurredAt: row.occurred_at, companyId: row.company_id, data: row.data },
           probe: row.action === 'probe',
-          waitMs: row.action === 'send' || row.action === 'probe' ? (row.wait_ms ?? 0) : 0,
+          sendAt: row.slot_ms,
         },
       };
   }
