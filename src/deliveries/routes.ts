@@ -238,7 +238,8 @@ deliveries.post(
     description:
       'Sent synchronously, bypassing the queue and the circuit, and not counted in consecutiveFailures; recorded in ' +
       'the delivery log. A failing endpoint is success: false with a message saying why. The webhook must be ' +
-      'subscribed to PING. At most 10 tests of one webhook a minute (429 with Retry-After).',
+      'subscribed to PING. At most 10 tests of one webhook a minute (429 with Retry-After). The log keeps a ' +
+      'webhook’s newest 100 test deliveries, none older than 24 hours.',
     tags: TAGS,
     params: ID_PARAM,
     responses: { 200: { description: 'What the endpoint answered', data: testResult } },
@@ -305,7 +306,8 @@ deliveries.get(
   describe({
     operationId: 'listDeliveries',
     summary: 'List a webhook’s deliveries',
-    description: 'Newest first; kept 30 days. Follow nextCursor for the next page.',
+    description:
+      'Newest first; kept 30 days (test deliveries 24 hours, the newest 100 of them). Follow nextCursor for the next page.',
     tags: TAGS,
     params: ID_PARAM,
     responses: { 200: { description: 'One page of deliveries', data: deliveryList } },

@@ -3,6 +3,7 @@ import { createDatabase } from '../db/client.ts';
 import { type DeliveryMessage, MAX_BATCH } from '../deliveries/messages.ts';
 import { markNotEnqueued, purgeOldEvents, takeStranded } from '../deliveries/store/events.ts';
 import { purgeOldStats } from '../deliveries/store/stats.ts';
+import { purgeTestDeliveries } from '../deliveries/store/test-retention.ts';
 import type { StoredEventMessage } from '../events/message.ts';
 import { purgeExpiredIdempotencyRecords } from '../idempotency/store.ts';
 import { describeError, logError, logInfo } from '../lib/log.ts';
@@ -52,8 +53,8 @@ async function requeueStranded(db: Database, env: Env): Promise<number> {
 /**
  * The crons (wrangler.toml [triggers]). Every minute: what lost its queue message back on the queue
  * (one statement when there is nothing to do). Every hour: Idempotency-Key records past their 24 h,
- * and events (with their deliveries and attempts) past their 30 days. Each job runs whether or not
- * another failed.
+ * events (with their deliveries and attempts) past their 30 days, and test deliveries past their 24 h
+ * or beyond a webhook's newest 100. Each job runs whether or not another failed.
  */
 export async function runScheduledJobs(
   controller: ScheduledController,
@@ -66,6 +67,7 @@ export async function runScheduledJobs(
       ? [
           ['idempotency keys purged', () => purgeExpiredIdempotencyRecords(db, controller.scheduledTime)],
           ['events purged', () => purgeOldEvents(db)],
+          ['test deliveries purged', () => purgeTestDeliveries(db)],
           ['delivery stats purged', () => purgeOldStats(db)],
         ]
       : [['stranded events and deliveries queued again', () => requeueStranded(db, env)]];
