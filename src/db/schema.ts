@@ -270,6 +270,8 @@ export const deliveries = pgTable(
     index('deliveries_pending_due_by_idx')
       .on(sql`greatest(${t.createdAt}, ${t.enqueuedAt}, ${t.nextAttemptAt}, ${t.lockedUntil}, ${t.rateSlotAt})`)
       .where(sql`status = 'pending'`),
+    // The hourly purge of test deliveries (store/test-retention.ts) reads only tests, by age.
+    index('deliveries_test_created_idx').on(t.createdAt).where(sql`is_test`),
     // GET /webhooks/{id}/stats counts a window's deliveries by status from this index alone (index-only scan).
     index('deliveries_webhook_stats_idx').on(t.webhookId, t.createdAt, t.status).where(sql`not is_test`),
   ],
