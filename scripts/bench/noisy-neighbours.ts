@@ -78,10 +78,13 @@ export interface NoisyFigures {
   errors: number;
 }
 
-type Phase = 'absent' | 'present';
+type Phase = 'warm-up' | 'absent' | 'present';
 
 /** A receiver that never answers: every attempt waits out the webhook's timeout (the sender hangs up). */
 const NEVER_ANSWERS = [{ status: 200, delayMs: 3_600_000 }];
+
+/** Healthy deliveries before the measured phases, at the same pace. */
+const WARM_UP_SECONDS = 2;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -118,9 +121,9 @@ async function runPhase(
   receiving: Receiving,
   healthy: BenchWebhook[],
   phase: Phase,
-  eventsBefore: number,
+  { seconds, eventsBefore }: { seconds: number; eventsBefore: number },
 ): Promise<{ figures: PhaseFigures; deliveries: Received[] }> {
-  const events = workload.eventsPerSecond * workload.seconds;
+  const events = workload.eventsPerSecond * seconds;
   const started = await publishSteadily(workload, events, workload.eventsPerSecond, phase);
   // Polled slowly: the receiver and the SQL endpoint share this process, and latency is the receiver's clock.
   const all = await receiving.waitFor(healthy, (eventsBefore + events) * healthy.length, {
@@ -191,7 +194,13 @@ export async function measureNoisyNeighbours(workload: NoisyWorkload): Promise<N
     workload.log(
       `noisy neighbours: ${events} events at ${workload.eventsPerSecond}/s to ${workload.healthyWebhooks} healthy webhooks alone`,
     );
-    const absent = await runPhase(workload, receiving, healthy, 'absent', 0);
+    // Not measured: the first deliveries after the Worker starts (--noisy-only) pay for its cold start.
+    const warmUp = workload.eventsPerSecond * WARM_UP_SECONDS;
+    await runPhase(workload, receiving, healthy, 'warm-up', { seconds: WARM_UP_SECONDS, eventsBefore: 0 });
+    const absent = await runPhase(workload, receiving, healthy, 'absent', {
+      seconds: workload.seconds,
+      eventsBefore: warmUp,
+    });
 
     const hanging: BenchWebhook[] = [];
     for (let i = 0; i < workload.hangingWebhooks; i++) {
@@ -202,7 +211,10 @@ export async function measureNoisyNeighbours(workload: NoisyWorkload): Promise<N
     workload.log(
       `noisy neighbours: the same beside ${workload.hangingWebhooks} hanging (timeout ${workload.hangTimeoutMs} ms) and 1 limited to ${workload.rateLimitPerSecond}/s`,
     );
-    const present = await runPhase(workload, receiving, healthy, 'present', events);
+    const present = await runPhase(workload, receiving, healthy, 'present', {
+      seconds: workload.seconds,
+      eventsBefore: warmUp + events,
+    });
     // The rate-limited webhook drains its backlog at its rate; attempts still hanging get recorded.
     const limitedDeliveries = await receiving.waitFor([limited], events, {
       pollMs: 500,
