@@ -2,9 +2,9 @@
 // every webhook of one account, delivered to a local receiver that verifies every signature with the
 // standardwebhooks library (scripts/local/webhook-receiver.ts). Counts statements where they reach
 // Postgres, split by the name each consumer gives its database (fan-out per event, delivery per attempt).
-import { startWebhookReceiver } from '../local/webhook-receiver.ts';
 import type { LoadPlan, LoadResult } from './load.ts';
 import { cpuTimeMs } from './processes.ts';
+import { type BenchApi, eventToDeliveryMs, percentile, publishEvent, startReceiving } from './receiving.ts';
 
 export interface DeliveryFigures {
   events: number;
@@ -27,10 +27,7 @@ export interface DeliveryFigures {
   errors: number;
 }
 
-export interface DeliveryWorkload {
-  base: string;
-  publishToken: string;
-  account: { accountId: string; token: string };
+export interface DeliveryWorkload extends BenchApi {
   events: number;
   /** Events published one at a time afterwards, each once the last one is delivered. */
   idleEvents: number;
@@ -49,51 +46,11 @@ async function statementsOfKind(controlUrl: string, kind: string): Promise<numbe
   return ((await response.json()) as { count: number }).count;
 }
 
-function percentile(sorted: number[], fraction: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))] ?? Number.NaN;
-}
-
 export async function measureDeliveries(workload: DeliveryWorkload): Promise<DeliveryFigures> {
-  const receiver = await startWebhookReceiver();
+  const receiving = await startReceiving(workload);
   try {
-    const control = (path: string, init?: RequestInit) => fetch(`${receiver.origin}${path}`, init);
-    const endpoints: string[] = [];
-    for (let i = 0; i < workload.webhooks; i++) {
-      const endpoint = (await (await control('/endpoints', { method: 'POST', body: '{}' })).json()) as {
-        id: string;
-        url: string;
-      };
-      const created = await fetch(`${workload.base}/webhooks`, {
-        method: 'POST',
-        headers: { Authorization: `Bearer ${workload.account.token}`, 'Content-Type': 'application/json' },
-        body: JSON.stringify({ url: endpoint.url, events: ['INTERVIEW_COMPLETED'] }),
-      });
-      if (created.status !== 201) throw new Error(`creating a bench webhook answered ${created.status}`);
-      const { data } = (await created.json()) as { data: { signingSecret: string } };
-      await control(`/endpoints/${endpoint.id}/secrets`, { method: 'PUT', body: JSON.stringify([data.signingSecret]) });
-      endpoints.push(endpoint.id);
-    }
-    type Received = { receivedAt: number; body: string; verifiedWith: number[] };
-    /** Everything the endpoints received, once there are `count` deliveries (or two minutes passed). */
-    const receivedAll = async (count: number, pollMs = 100): Promise<Received[]> => {
-      const deadline = Date.now() + 120_000;
-      for (;;) {
-        const received = (
-          await Promise.all(
-            endpoints.map(async (id) => (await (await control(`/endpoints/${id}/requests`)).json()) as Received[]),
-          )
-        ).flat();
-        if (received.length >= count || Date.now() > deadline) return received;
-        await new Promise((resolve) => setTimeout(resolve, pollMs));
-      }
-    };
-    const latenciesOf = (deliveries: Received[]) =>
-      deliveries
-        .map(
-          (delivery) =>
-            delivery.receivedAt - Date.parse((JSON.parse(delivery.body) as { timestamp: string }).timestamp),
-        )
-        .sort((a, b) => a - b);
+    const webhooks = [];
+    for (let i = 0; i < workload.webhooks; i++) webhooks.push(await receiving.addWebhook());
     const expected = workload.events * workload.webhooks;
     workload.log(`deliveries: ${workload.events} events × ${workload.webhooks} webhooks to a verifying receiver`);
 
@@ -116,7 +73,7 @@ export async function measureDeliveries(workload: DeliveryWorkload): Promise<Del
     if (published.statuses['202'] !== workload.events) {
       throw new Error(`publishing answered ${JSON.stringify(published.statuses)}`);
     }
-    const received = await receivedAll(expected);
+    const received = await receiving.waitFor(webhooks, expected);
     // Every delivery recorded too: the last statements land after the receiver answered.
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const after = {
@@ -125,23 +82,15 @@ export async function measureDeliveries(workload: DeliveryWorkload): Promise<Del
       cpu: cpuTimeMs(workload.workerPid),
     };
     const last = Math.max(...received.map((delivery) => delivery.receivedAt));
-    const latencies = latenciesOf(received);
+    const latencies = eventToDeliveryMs(received);
 
-    const publishOne = async () => {
-      const response = await fetch(`${workload.base}/events`, {
-        method: 'POST',
-        headers: { Authorization: `Bearer ${workload.publishToken}`, 'Content-Type': 'application/json' },
-        body: JSON.stringify({ type: 'INTERVIEW_COMPLETED', accountId: workload.account.accountId, data: {} }),
-      });
-      if (response.status !== 202) throw new Error(`publishing answered ${response.status}`);
-    };
     const idleStarted = Date.now();
     let all = received;
     for (let i = 1; i <= workload.idleEvents; i++) {
-      await publishOne();
-      all = await receivedAll(expected + i * workload.webhooks, 5);
+      await publishEvent(workload);
+      all = await receiving.waitFor(webhooks, expected + i * workload.webhooks, { pollMs: 5 });
     }
-    const idleLatencies = latenciesOf(all.filter((delivery) => delivery.receivedAt >= idleStarted));
+    const idleLatencies = eventToDeliveryMs(all.filter((delivery) => delivery.receivedAt >= idleStarted));
     const unverified = all.filter((delivery) => delivery.verifiedWith.length === 0).length;
     return {
       events: workload.events,
@@ -158,6 +107,6 @@ export async function measureDeliveries(workload: DeliveryWorkload): Promise<Del
       errors: unverified + Math.max(0, expected + workload.idleEvents * workload.webhooks - all.length),
     };
   } finally {
-    await receiver.close();
+    await receiving.close();
   }
 }

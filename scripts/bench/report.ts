@@ -2,6 +2,7 @@
 import type { BundleFigures } from './bundle.ts';
 import type { DeliveryFigures } from './deliveries.ts';
 import type { DistanceFigures } from './distance.ts';
+import type { NoisyFigures } from './noisy-neighbours.ts';
 import type { StatsFigures } from './stats.ts';
 
 export interface WorkloadFigures {
@@ -39,10 +40,15 @@ export interface BenchReport {
   deliveries: DeliveryFigures;
   /** GET /webhooks/{id}/stats of a webhook with 100,000 deliveries in its window (scripts/bench/stats.ts). */
   stats: StatsFigures;
+  /** Healthy webhooks beside hanging and rate-limited ones (scripts/bench/noisy-neighbours.ts). */
+  noisyNeighbours: NoisyFigures;
   /** With --profile: the Worker isolate's own active CPU per request, from the CPU profiler. */
   isolateProfile?: IsolateProfile;
   bundle: BundleFigures;
 }
+
+/** What `--noisy-only` writes: that workload alone. */
+export type NoisyOnlyReport = Pick<BenchReport, 'measuredAt' | 'settings' | 'noisyNeighbours'>;
 
 /** Per workload: the isolate's active CPU, and the same net of console output (forwarded only locally). */
 export type IsolateProfile = Record<string, { activeMsPerRequest: number; netOfConsoleMsPerRequest: number }>;
@@ -177,6 +183,49 @@ function deliverySection(deliveries: DeliveryFigures): string {
   ])}`;
 }
 
+/** The noisy-neighbour workload and its goals (issue 16). */
+function noisySection(noisy: NoisyFigures): string {
+  const { absent, present, hanging, rateLimited } = noisy;
+  const p99Goal = Math.min(2 * absent.p99Ms, 2000);
+  const phase = (figure: (phase: typeof absent) => string) => [figure(absent), figure(present)];
+  return `Noisy neighbours: ${noisy.healthyWebhooks} healthy webhooks, ${noisy.eventsPerPhase} events at ${noisy.eventsPerSecond}/s each to every webhook, alone and then beside ${noisy.hangingWebhooks} webhooks whose receiver never answers (timeout ${noisy.hangTimeoutMs} ms) and 1 limited to ${noisy.rateLimitPerSecond}/s\n\n${table(
+    [
+      ['healthy webhooks, event to delivery', 'noisy absent', 'noisy present'],
+      ['received, verified', ...phase((p) => `${p.received} of ${p.expected}`)],
+      ['p50 / p99 (ms)', ...phase((p) => `${fixed(p.p50Ms, 0)} / ${fixed(p.p99Ms, 0)}`)],
+      ['max (ms)', ...phase((p) => fixed(p.maxMs, 0))],
+      [`later than one hang timeout (${noisy.hangTimeoutMs} ms)`, ...phase((p) => String(p.laterThanHangTimeout))],
+      ['first publish to last delivery (s)', ...phase((p) => fixed(p.seconds, 1))],
+    ],
+  )}\n\n${table([
+    ['budget', 'goal', 'measured', 'met'],
+    [
+      'healthy p99 with the noisy ones present',
+      `≤ 2× absent and ≤ 2000 ms (≤ ${fixed(p99Goal, 0)})`,
+      `${fixed(present.p99Ms, 0)} ms (${ratio(present.p99Ms, absent.p99Ms)})`,
+      yes(present.p99Ms <= p99Goal),
+    ],
+    [
+      'rate-limited receiver: most deliveries in any one second',
+      `≤ ${noisy.rateLimitPerSecond + 1}`,
+      `${rateLimited.mostInOneSecond} (${rateLimited.received} of ${rateLimited.expected} received)`,
+      yes(rateLimited.mostInOneSecond <= noisy.rateLimitPerSecond + 1),
+    ],
+    [
+      'hanging webhooks: lane-seconds held (sum of delivery_attempts.duration_ms)',
+      '(reported)',
+      `${fixed(hanging.laneSeconds, 1)} s in ${hanging.attempts} attempts`,
+      '',
+    ],
+    [
+      'hanging webhooks: deliveries attempted',
+      '(reported)',
+      `${hanging.attemptedDeliveries} of ${hanging.deliveries} (${hanging.skippedUnattempted} never: circuit open)`,
+      '',
+    ],
+  ])}`;
+}
+
 /** The stats route at volume, and its budget (issue 17): ≤ 50 ms, one statement. */
 function statsSection(stats: StatsFigures): string {
   return `GET /webhooks/{id}/stats: ${stats.deliveriesInWindow} deliveries in the 24h window, ${stats.rollupRows} rollup rows (30 days), one request at a time\n\n${table(
@@ -203,14 +252,14 @@ function statsSection(stats: StatsFigures): string {
 export function printReport(report: BenchReport): boolean {
   const { bare, bareWebSocket, cached, uncached, bundle, settings, platformSimulation, distance, isolateProfile } =
     report;
-  const deliveries = `${deliverySection(report.deliveries)}\n\n${statsSection(report.stats)}`;
+  const deliveries = `${deliverySection(report.deliveries)}\n\n${statsSection(report.stats)}\n\n${noisySection(report.noisyNeighbours)}`;
   const distanceErrors = distance.reduce((sum, row) => sum + row.errors, 0);
   const distanceSection = `Under simulated distance to the database (one request at a time)\n\n${distanceTable(distance)}\n\n${table(
     [['budget', 'goal', 'measured', 'met'], ...distanceGoals(distance)],
   )}`;
   if (settings.rounds === 0) {
     console.log(`\n${distanceSection}\n\n${deliveries}\n`);
-    return distanceErrors + report.deliveries.errors + report.stats.errors > 0;
+    return distanceErrors + report.deliveries.errors + report.stats.errors + report.noisyNeighbours.errors > 0;
   }
   const startup = median(bundle.startupActiveMs);
   type Figure = keyof Omit<WorkloadFigures, 'statuses'>;
@@ -305,9 +354,16 @@ export function printReport(report: BenchReport): boolean {
       bareWebSocket.errors +
       distanceErrors +
       report.deliveries.errors +
-      report.stats.errors >
+      report.stats.errors +
+      report.noisyNeighbours.errors >
     0
   );
+}
+
+/** Prints the noisy-neighbour workload alone; returns true when any of its deliveries failed. */
+export function printNoisyOnly(report: NoisyOnlyReport): boolean {
+  console.log(`\n${noisySection(report.noisyNeighbours)}\n`);
+  return report.noisyNeighbours.errors > 0;
 }
 
 function yes(met: boolean): string {

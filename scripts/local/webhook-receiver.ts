@@ -70,6 +70,17 @@ export function verify(
   return { with: accepted, error: accepted.length > 0 ? null : error };
 }
 
+/** Waits `ms`, or less if the sender hangs up first: a long delay then holds no timer after the request is gone. */
+function delay(ms: number, response: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    response.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
 export async function startWebhookReceiver({ port = 0 }: { port?: number } = {}): Promise<WebhookReceiver> {
   const endpoints = new Map<string, Endpoint>();
   let origin = '';
@@ -128,7 +139,7 @@ export async function startWebhookReceiver({ port = 0 }: { port?: number } = {})
       endpoint.inFlight++;
       endpoint.mostInFlight = Math.max(endpoint.mostInFlight, endpoint.inFlight);
       try {
-        if (scripted.delayMs) await new Promise((resolve) => setTimeout(resolve, scripted.delayMs));
+        if (scripted.delayMs) await delay(scripted.delayMs, response);
         if (response.destroyed) return;
         response.writeHead(scripted.status, { 'content-type': 'text/plain', ...scripted.headers });
         response.end(scripted.echoHeaders ? JSON.stringify(headers) : (scripted.body ?? 'ok'));
