@@ -122,9 +122,11 @@ describe('the slow lane', () => {
     expect(await slowUntil(webhook.id)).toBeNull();
   });
 
-  it('the fan-out queues a slow webhook’s delivery on the slow lane’s queue and the others on the main one', async () => {
+  it('the fan-out queues a slow or rate-limited webhook’s delivery on the slow lane’s queue and the others on the main one', async () => {
     const account = await createTestAccount();
     const slowHook = (await webhookWithReceiver(account.token)).webhook;
+    // Its deliveries wait for their rate-limit slots in a lane: the slow lane's too.
+    const paced = (await webhookWithReceiver(account.token, { rateLimitPerSecond: 5 })).webhook;
     const healthy = (await webhookWithReceiver(account.token)).webhook;
     await putInSlowLane(slowHook.id);
     const main = recordingQueue();
@@ -141,8 +143,15 @@ describe('the slow lane', () => {
       }),
     ).toEqual({ acked: true, retriedWith: undefined });
     const [toSlow] = await deliveriesOf({ webhookId: slowHook.id });
+    const [toPaced] = await deliveriesOf({ webhookId: paced.id });
     const [toHealthy] = await deliveriesOf({ webhookId: healthy.id });
-    expect(slow.sent).toEqual([{ deliveryId: toSlow?.id, series: 1 }]);
+    expect(slow.sent).toHaveLength(2);
+    expect(slow.sent).toEqual(
+      expect.arrayContaining([
+        { deliveryId: toSlow?.id, series: 1 },
+        { deliveryId: toPaced?.id, series: 1 },
+      ]),
+    );
     expect(main.sent).toEqual([{ deliveryId: toHealthy?.id, series: 1 }]);
   });
 

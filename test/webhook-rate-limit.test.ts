@@ -83,7 +83,8 @@ describe('rateLimitPerSecond', () => {
         where id = ${webhook.id}::uuid returning (extract(epoch from rate_next_at) * 1000)::float8::text as next`);
       return Number(result.rows[0]?.next);
     });
-    expect(await consumeOne('webhook-deliveries', { deliveryId, series: 1 })).toEqual({
+    // A rate-limited webhook's deliveries travel the slow lane (their slot waits hold a lane).
+    expect(await consumeOne('webhook-deliveries-slow', { deliveryId, series: 1 })).toEqual({
       acked: true,
       retriedWith: undefined,
     });

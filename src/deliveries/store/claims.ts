@@ -63,8 +63,8 @@ export type Claim =
   /** Its webhook's circuit is open: marked skipped, not sent. */
   | { kind: 'skipped' }
   /**
-   * Its webhook is in the slow lane (it timed out or answered slowly not long ago) and this message came
-   * through the main queue: it goes to the slow lane's queue instead, and waits there.
+   * Its webhook is in the slow lane (it is rate-limited, or it timed out or answered slowly not long
+   * ago) and this message came through the main queue: it goes to the slow lane's queue instead.
    */
   | { kind: 'slow' }
   /** Its webhook has its share of attempts in flight already (fair lanes): try again shortly. */
@@ -100,7 +100,8 @@ const SLOT_WAIT_MS = 1000;
 /**
  * An attempt that timed out or took this long (or is still in flight after it) puts its webhook in the
  * slow lane for 10 minutes (attempts.ts): its deliveries then go through the webhook-deliveries-slow
- * queue, whose consumers no healthy webhook waits behind (README "The slow lane").
+ * queue, whose consumers no healthy webhook waits behind (README "The slow lane"). A rate-limited
+ * webhook's deliveries always do: they wait for their slots (up to SLOT_WAIT_MS) in a lane.
  */
 export const SLOW_ATTEMPT_MS = 5000;
 
@@ -158,9 +159,10 @@ export async function claimDeliveries(
         case when w.previous_secret_expires_at > now() then w.previous_signing_secret_sealed end
           as previous_signing_secret_sealed,
         w.rate_limit_per_second, w.rate_next_at,
-        -- In the slow lane, or answering slowly right now: an attempt of it in flight for SLOW_ATTEMPT_MS
+        -- In the slow lane: rate-limited (its deliveries wait for their slots in a lane), timed out or
+        -- slow lately, or answering slowly right now: an attempt of it in flight for SLOW_ATTEMPT_MS
         -- already (a lane's lease ends its timeout and margin after the attempt began).
-        coalesce(w.slow_until > now(), false) or exists (select 1 from jsonb_each_text(w.lanes) l
+        w.rate_limit_per_second is not null or coalesce(w.slow_until > now(), false) or exists (select 1 from jsonb_each_text(w.lanes) l
           where l.value::timestamptz > now() and l.value::timestamptz
             - (w.timeout_ms + ${LEASE_MARGIN_MS}::int - ${SLOW_ATTEMPT_MS}::int) * interval '1 millisecond' < now()) as slow,
         (select count(*) from jsonb_each_text(w.lanes) l where l.value::timestamptz > now())::int as lanes_busy

@@ -92,7 +92,8 @@ export type FannedOut = {
   slow: boolean;
 };
 
-const IN_SLOW_LANE = sql`coalesce(w.slow_until > now(), false)`;
+/** As the claim judges it (claims.ts), but for an attempt in flight: rate-limited, or slow lately. */
+const IN_SLOW_LANE = sql`(w.rate_limit_per_second is not null or coalesce(w.slow_until > now(), false))`;
 
 async function fanOutFrom(db: Database, newEvent: SQL, key: StoredEventKey): Promise<FannedOut[]> {
   const result = await db.execute<FannedOut>(sql`
