@@ -7,7 +7,7 @@ import { sql } from 'drizzle-orm';
 import { describe, expect, it, vi } from 'vitest';
 import { revokeApiKey } from '../src/admin/api-keys.ts';
 import { expectError, expectValidationIssues, throughWorker, webhookRequest } from './support/api.ts';
-import { withDatabase } from './support/database.ts';
+import { holdRowLock, withDatabase } from './support/database.ts';
 import {
   backdateCircuit,
   deactivate,
@@ -133,6 +133,22 @@ describe('POST /events', () => {
 });
 
 describe('who receives an event (fan-out)', () => {
+  it('a webhook deleted while the event is published is left out: 202, the others receive it', async () => {
+    const account = await createTestAccount();
+    const kept = await webhookWithReceiver(account.token);
+    const deleted = await webhookWithReceiver(account.token);
+    // Another transaction deletes one webhook and commits 1.5 s later; the publish runs meanwhile (on
+    // Postgres: PGlite runs one transaction at a time, so there the delete has committed first).
+    const deleting = holdRowLock(sql`delete from webhooks where id = ${deleted.webhook.id}::uuid`, 1.5);
+    await pause(300);
+    const response = await throughWorker(publishRequest({ accountId: account.accountId }));
+    expect(response.status).toBe(202);
+    await deleting;
+    const { eventId } = ((await response.json()) as { data: { eventId: string } }).data;
+    expect((await deliveriesOf({ eventId })).map((delivery) => delivery.webhook_id)).toEqual([kept.webhook.id]);
+    await eventually(async () => expect(await received(kept.endpoint.id)).toHaveLength(1));
+  });
+
   it('matches company, account-wide, restricted creator, inactive, unsubscribed and other account', async () => {
     const account = await createTestAccount();
     const companyA = account.companyId;

@@ -6,6 +6,8 @@ import { describe, expect, it, vi } from 'vitest';
 import { expectValidationIssues } from './support/api.ts';
 import { withDatabase } from './support/database.ts';
 import {
+  backdateCircuit,
+  consumeBatch,
   consumeOne,
   deliveriesOf,
   eventually,
@@ -97,5 +99,33 @@ describe('rateLimitPerSecond', () => {
       ),
     );
     expect(Number(after.rows[0]?.next) - nextFree).toBeCloseTo(500, 0);
+  });
+
+  it('deliveries claimed together whose slots are seconds off are all reserved: none busy, none skipped by an open circuit', async () => {
+    const account = await createTestAccount();
+    const { webhook, endpoint } = await webhookWithReceiver(account.token, { rateLimitPerSecond: 1 });
+    const messages = [];
+    for (let count = 0; count < 4; count++) {
+      messages.push({ deliveryId: (await unqueuedDelivery(account.accountId)).deliveryId, series: 1 });
+    }
+    // Its circuit open past its cool-down (the next attempt would be the probe), its next slot 5 s off.
+    await backdateCircuit(webhook.id);
+    await withDatabase((db) =>
+      db.execute(sql`update webhooks set rate_next_at = now() + interval '5 seconds' where id = ${webhook.id}::uuid`),
+    );
+    const results = await consumeBatch('webhook-deliveries-slow', messages);
+    // Each back on the queue a second or more before its slot; nothing sent, skipped, or bounced as busy.
+    expect(results.map((result) => result.acked)).toEqual([false, false, false, false]);
+    // Slots 1 s apart from 5 s off, each message back a second or more before its own.
+    const delays = results.map((result) => result.retriedWith?.delaySeconds ?? 0);
+    expect([3, 4]).toContain(delays[0]);
+    expect(delays).toEqual([0, 1, 2, 3].map((step) => (delays[0] ?? 0) + step));
+    expect((await deliveriesOf({ webhookId: webhook.id })).map((delivery) => delivery.status)).toEqual([
+      'pending',
+      'pending',
+      'pending',
+      'pending',
+    ]);
+    expect(await received(endpoint.id)).toEqual([]);
   });
 });

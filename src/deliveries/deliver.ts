@@ -267,8 +267,14 @@ export async function consumeDeliveries(batch: MessageBatch<unknown>, env: Env, 
       claimGroup(groupDb(requests.map((request) => request.deliveryId)), requests, circuit, queue),
     ),
     recordSuccess: groupCommit(async (successes: PlainSuccess[]) => {
-      const recorded = await recordPlainSuccesses(groupDb(successes.map((success) => success.deliveryId)), successes);
-      return successes.map((success) => recorded.has(success.deliveryId));
+      try {
+        const recorded = await recordPlainSuccesses(groupDb(successes.map((success) => success.deliveryId)), successes);
+        return successes.map((success) => recorded.has(success.deliveryId));
+      } catch (error) {
+        // Each is recorded on its own then: one failed group never sends its lanes' deliveries again.
+        logError('group of successes not recorded; one at a time', describeError(error));
+        return successes.map(() => false);
+      }
     }),
     env,
   };

@@ -6,10 +6,13 @@ export interface DeliveryMessage {
 
 export function isDeliveryMessage(value: unknown): value is DeliveryMessage {
   const message = value as Partial<DeliveryMessage> | null;
+  // Strict: a claim serves a group of messages, and one value Postgres refuses would fail all of them.
   return (
     typeof message?.deliveryId === 'string' &&
-    /^[0-9a-f-]{36}$/.test(message.deliveryId) &&
-    Number.isInteger(message.series)
+    /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(message.deliveryId) &&
+    Number.isInteger(message.series) &&
+    (message.series ?? 0) >= 1 &&
+    (message.series ?? 0) <= 2_147_483_647
   );
 }
 

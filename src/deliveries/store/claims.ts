@@ -95,8 +95,13 @@ const EARLY_TOLERANCE = sql`interval '2 seconds'`;
 export const MAX_LANES_PER_WEBHOOK = 3;
 /** A delivery whose webhook has no free lane comes back this much later. */
 const BUSY_RETRY_SECONDS = 1;
-/** A rate-limit slot this close is waited for in the lane; a later one goes back to the queue. */
-const SLOT_WAIT_MS = 1000;
+/**
+ * A rate-limit slot this close is waited for in the lane; a later one is reserved and its message goes
+ * back to the queue, to return a second or more before it (queue delays are whole seconds, and late).
+ */
+const SLOT_WAIT_MS = 2000;
+/** A reserved slot this far past is still sent in (late by a claim's time): one later is given up. */
+const STALE_SLOT_MS = 250;
 /**
  * An attempt that timed out or took this long (or is still in flight after it) puts its webhook in the
  * slow lane for 10 minutes (attempts.ts): its deliveries then go through the webhook-deliveries-slow
@@ -146,6 +151,9 @@ export async function claimDeliveries(
   circuit: CircuitSettings,
   queue: DeliveryQueue,
 ): Promise<Claim[]> {
+  // A group never waits for a row someone else holds (a webhook being deactivated, a recover): what it
+  // skips is claimed alone afterwards, waiting then. So one customer's long write holds only its own.
+  const lockMode = requests.length > 1 ? sql`skip locked` : sql``;
   const asked = JSON.stringify(
     requests.map(({ deliveryId, series }, ord) => ({ delivery_id: deliveryId, series, ord })),
   );
@@ -169,19 +177,20 @@ export async function claimDeliveries(
       from ${webhooks} w
       where w.id in (select d.webhook_id from ${deliveries} d join request r on r.delivery_id = d.id)
       order by w.id
-      for no key update
+      for no key update ${lockMode}
     ), target as materialized (
       select d.id, r.ord, r.series as asked_series, d.series, d.status, d.next_attempt_at, d.locked_until,
         d.is_test, d.webhook_id, d.account_id, d.event_id,
-        -- A reserved rate-limit slot already past (its message came back late) is not sent in: it would
+        -- A reserved rate-limit slot long past (its message came back late) is not sent in: it would
         -- bunch with the slots after it. The delivery takes a new one.
-        case when d.rate_slot_at >= now() then d.rate_slot_at end as rate_slot_at, w.is_active, w.circuit_opened_at, w.url,
+        case when d.rate_slot_at >= now() - ${STALE_SLOT_MS}::int * interval '1 millisecond'
+          then d.rate_slot_at end as rate_slot_at, w.is_active, w.circuit_opened_at, w.url,
         w.timeout_ms, w.max_retries, w.header_names, w.headers_sealed, w.header_values_sealed,
         w.signing_secret_sealed, w.previous_signing_secret_sealed, w.rate_limit_per_second, w.rate_next_at,
         w.lanes_busy, w.slow
       from ${deliveries} d join request r on r.delivery_id = d.id join webhook w on w.id = d.webhook_id
       order by d.id
-      for update of d
+      for update of d ${lockMode}
     ), screened as (
       -- What each message meets before it would need a lane of its webhook.
       select target.*, case
@@ -193,29 +202,32 @@ export async function claimDeliveries(
         when slow and ${queue === 'main'} then 'slow'
         end as pre_action
       from target
-    ), laned as (
-      -- Those left take their webhook's free lanes in the order asked; one probe per open circuit.
-      select screened.*, coalesce(pre_action, case
-        when lanes_busy + row_number() over (partition by webhook_id, pre_action is null order by ord)
-          > ${MAX_LANES_PER_WEBHOOK}::int then 'busy'
-        when circuit_opened_at is not null
-          and row_number() over (partition by webhook_id, pre_action is null order by ord) > 1 then 'skip'
-        end) as lane_action
-      from screened
     ), slotted as (
       -- The rate-limit slot each would go at: the one it holds, or the webhook's next free ones in order.
-      select laned.*, case when rate_limit_per_second is not null and lane_action is null then coalesce(rate_slot_at,
+      select screened.*, case when rate_limit_per_second is not null and pre_action is null then coalesce(rate_slot_at,
           greatest(rate_next_at, now()) + (count(*) filter (where rate_slot_at is null)
-            over (partition by webhook_id, lane_action is null order by ord) - 1)
+            over (partition by webhook_id, pre_action is null order by ord) - 1)
             * (1000.0 / rate_limit_per_second) * interval '1 millisecond') end as slot
-      from laned
-    ), decided as (
-      select slotted.*, coalesce(lane_action, case
-        when slot > now() + ${SLOT_WAIT_MS}::int * interval '1 millisecond' then 'throttle'
-        when circuit_opened_at is not null then 'probe'
-        else 'send' end) as action,
-        greatest(0, ceil(extract(epoch from (slot - now())) * 1000))::int as wait_ms
+      from screened
+    ), paced as (
+      -- A slot further off than SLOT_WAIT_MS is reserved and waited for on the queue, without a lane.
+      select slotted.*, coalesce(pre_action,
+        case when slot > now() + ${SLOT_WAIT_MS}::int * interval '1 millisecond' then 'throttle' end) as paced_action
       from slotted
+    ), laned as (
+      -- Those left take their webhook's free lanes in the order asked.
+      select paced.*, coalesce(paced_action, case
+        when lanes_busy + row_number() over (partition by webhook_id, paced_action is null order by ord)
+          > ${MAX_LANES_PER_WEBHOOK}::int then 'busy' end) as lane_action
+      from paced
+    ), decided as (
+      -- An open circuit past its cool-down lets the first of them through as its probe; the rest are skipped.
+      select laned.*, coalesce(lane_action, case
+        when circuit_opened_at is null then 'send'
+        when row_number() over (partition by webhook_id, lane_action is null order by ord) = 1 then 'probe'
+        else 'skip' end) as action,
+        greatest(0, ceil(extract(epoch from (slot - now())) * 1000))::int as wait_ms
+      from laned
     ), decision as (
       select decided.*,
         now() + (timeout_ms + ${LEASE_MARGIN_MS}::int + coalesce(wait_ms, 0)) * interval '1 millisecond' as lease_until
@@ -273,10 +285,15 @@ export async function claimDeliveries(
     join ${events} e on e.account_id = decision.account_id and e.id = decision.event_id`),
   );
   const rows = new Map(result.rows.map((row) => [row.id, row]));
-  return requests.map(({ deliveryId }) => {
-    const row = rows.get(deliveryId);
-    return row ? claimOf(deliveryId, row) : { kind: 'missing' };
-  });
+  const claims: Claim[] = [];
+  for (const request of requests) {
+    const row = rows.get(request.deliveryId);
+    if (row) claims.push(claimOf(request.deliveryId, row));
+    else if (requests.length === 1) claims.push({ kind: 'missing' });
+    // Missing from a group: gone, or skipped as locked. Alone, it waits for the lock and says which.
+    else claims.push(...(await claimDeliveries(db, [request], circuit, queue)));
+  }
+  return claims;
 }
 
 function claimOf(deliveryId: string, row: ClaimRow): Claim {
@@ -296,8 +313,9 @@ function claimOf(deliveryId: string, row: ClaimRow): Claim {
     case 'busy':
       return { kind: 'busy', retryInSeconds: BUSY_RETRY_SECONDS };
     case 'throttle':
-      // Back a little before its slot (queue delays are whole seconds): then it waits the rest in a lane.
-      return { kind: 'throttled', retryInSeconds: Math.max(1, Math.floor((row.wait_ms ?? 1000) / 1000)) };
+      // Back a second or more before its slot (queue delays are whole seconds, and a trip may be late):
+      // then it waits the rest in a lane.
+      return { kind: 'throttled', retryInSeconds: Math.max(1, Math.floor((row.wait_ms ?? 2000) / 1000) - 1) };
     case 'probe':
     case 'send':
       return {

@@ -106,6 +106,9 @@ async function fanOutFrom(db: Database, newEvent: SQL, key: StoredEventKey): Pro
           select 1 from api_keys k where k.id = w.api_key_id and (k.all_companies
             or (e.company_id is not null
               and exists (select 1 from api_key_companies g where g.api_key_id = k.id and g.company_id = e.company_id))))))
+      -- A webhook deleted while this runs is left out, not a foreign-key error (POST /events would
+      -- answer 500 with nothing stored): the lock waits for the delete, then skips the row.
+      for key share of w
     ), inserted as (
       insert into ${deliveries} (id, account_id, webhook_id, event_id, event_type)
       select gen_random_uuid(), e.account_id, t.webhook_id, e.id, e.type
@@ -120,9 +123,14 @@ async function fanOutFrom(db: Database, newEvent: SQL, key: StoredEventKey): Pro
   return result.rows;
 }
 
-/** Notes that these deliveries' messages are on the queue: one statement per batch of at most 100. */
+/**
+ * Notes that these deliveries' messages are on the queue: one statement per batch of at most 100. It
+ * locks them in id order, as a group claim does (claims.ts): in any other order the two could each
+ * hold a row the other waits for (a deadlock the noisy-neighbour bench met).
+ */
 export async function markEnqueued(db: Database, ids: string[]): Promise<void> {
-  await db.execute(sql`update ${deliveries} set enqueued_at = now() where id = any(${sql.param(ids)}::uuid[])`);
+  await db.execute(sql`update ${deliveries} set enqueued_at = now() where id in (
+    select id from ${deliveries} where id = any(${sql.param(ids)}::uuid[]) order by id for update)`);
 }
 
 /** Deliveries marked queued whose messages could not be sent after all: recover picks them up again. */

@@ -58,7 +58,8 @@ export async function recordPlainSuccesses(db: Database, successes: readonly Pla
       where w.id in (select webhook_id from item)
         and w.is_active and w.circuit_opened_at is null and w.failing_since is null and w.consecutive_failures = 0
       order by w.id
-      for no key update
+      -- A group never waits for a webhook someone else holds: what it skips, recordAttempt records.
+      for no key update ${successes.length > 1 ? sql`skip locked` : sql``}
     ), recorded as materialized (
       select item.* from item join healthy on healthy.id = item.webhook_id
       where exists (select 1 from ${deliveries} d where d.id = item.delivery_id)
