@@ -2,6 +2,7 @@ import { app } from './app.ts';
 import { consumeDeadDeliveries, consumeDeadEvents } from './deliveries/dead-letters.ts';
 import { consumeDeliveries } from './deliveries/deliver.ts';
 import { consumeEvents } from './deliveries/fan-out.ts';
+import { DELIVERY_QUEUE_NAMES } from './deliveries/queues.ts';
 import { runScheduledJobs } from './jobs/scheduled.ts';
 import { logError } from './lib/log.ts';
 
@@ -14,9 +15,9 @@ export default {
       case 'webhook-events':
         return consumeEvents(batch, env);
       case 'webhook-deliveries':
-        return consumeDeliveries(batch, env, 'main');
       case 'webhook-deliveries-slow':
-        return consumeDeliveries(batch, env, 'slow');
+      case 'webhook-deliveries-paced':
+        return consumeDeliveries(batch, env, DELIVERY_QUEUE_NAMES[batch.queue] ?? 'main');
       case 'webhook-events-dead':
         return consumeDeadEvents(batch);
       case 'webhook-deliveries-dead':

@@ -122,15 +122,13 @@ describe('the slow lane', () => {
     expect(await slowUntil(webhook.id)).toBeNull();
   });
 
-  it('the fan-out queues a slow or rate-limited webhook’s delivery on the slow lane’s queue and the others on the main one', async () => {
+  it('the fan-out queues a slow webhook’s delivery on the slow lane, a rate-limited one’s on the paced queue, the others on the main one', async () => {
     const account = await createTestAccount();
     const slowHook = (await webhookWithReceiver(account.token)).webhook;
-    // Its deliveries wait for their rate-limit slots in a lane: the slow lane's too.
     const paced = (await webhookWithReceiver(account.token, { rateLimitPerSecond: 5 })).webhook;
     const healthy = (await webhookWithReceiver(account.token)).webhook;
     await putInSlowLane(slowHook.id);
-    const main = recordingQueue();
-    const slow = recordingQueue();
+    const queues = { main: recordingQueue(), slow: recordingQueue(), paced: recordingQueue() };
     const event = {
       id: `slow-${crypto.randomUUID()}`,
       type: 'INTERVIEW_COMPLETED',
@@ -139,20 +137,35 @@ describe('the slow lane', () => {
     };
     expect(
       await consumeOne('webhook-events', event, {
-        overrides: { WEBHOOK_DELIVERIES: main.queue, WEBHOOK_DELIVERIES_SLOW: slow.queue },
+        overrides: {
+          WEBHOOK_DELIVERIES: queues.main.queue,
+          WEBHOOK_DELIVERIES_SLOW: queues.slow.queue,
+          WEBHOOK_DELIVERIES_PACED: queues.paced.queue,
+        },
       }),
     ).toEqual({ acked: true, retriedWith: undefined });
     const [toSlow] = await deliveriesOf({ webhookId: slowHook.id });
     const [toPaced] = await deliveriesOf({ webhookId: paced.id });
     const [toHealthy] = await deliveriesOf({ webhookId: healthy.id });
-    expect(slow.sent).toHaveLength(2);
-    expect(slow.sent).toEqual(
-      expect.arrayContaining([
-        { deliveryId: toSlow?.id, series: 1 },
-        { deliveryId: toPaced?.id, series: 1 },
-      ]),
-    );
-    expect(main.sent).toEqual([{ deliveryId: toHealthy?.id, series: 1 }]);
+    expect(queues.slow.sent).toEqual([{ deliveryId: toSlow?.id, series: 1 }]);
+    expect(queues.paced.sent).toEqual([{ deliveryId: toPaced?.id, series: 1 }]);
+    expect(queues.main.sent).toEqual([{ deliveryId: toHealthy?.id, series: 1 }]);
+  });
+
+  it('a rate-limited webhook’s message on another queue moves to the paced one, unsent', async () => {
+    const account = await createTestAccount();
+    const { webhook, endpoint } = await webhookWithReceiver(account.token, { rateLimitPerSecond: 5 });
+    await putInSlowLane(webhook.id);
+    for (const from of ['webhook-deliveries', 'webhook-deliveries-slow']) {
+      const message = { deliveryId: (await unqueuedDelivery(account.accountId)).deliveryId, series: 1 };
+      const paced = recordingQueue();
+      expect(await consumeOne(from, message, { overrides: { WEBHOOK_DELIVERIES_PACED: paced.queue } })).toEqual({
+        acked: true,
+        retriedWith: undefined,
+      });
+      expect(paced.sent).toEqual([message]);
+    }
+    expect(await received(endpoint.id)).toEqual([]);
   });
 
   it('a delivery of a webhook in the slow lane reaches its receiver through the real queues', async () => {

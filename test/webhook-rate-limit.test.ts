@@ -85,8 +85,8 @@ describe('rateLimitPerSecond', () => {
         where id = ${webhook.id}::uuid returning (extract(epoch from rate_next_at) * 1000)::float8::text as next`);
       return Number(result.rows[0]?.next);
     });
-    // A rate-limited webhook's deliveries travel the slow lane (their slot waits hold a lane).
-    expect(await consumeOne('webhook-deliveries-slow', { deliveryId, series: 1 })).toEqual({
+    // A rate-limited webhook's deliveries travel the paced queue (their slot waits hold a lane).
+    expect(await consumeOne('webhook-deliveries-paced', { deliveryId, series: 1 })).toEqual({
       acked: true,
       retriedWith: undefined,
     });
@@ -113,7 +113,7 @@ describe('rateLimitPerSecond', () => {
     await withDatabase((db) =>
       db.execute(sql`update webhooks set rate_next_at = now() + interval '5 seconds' where id = ${webhook.id}::uuid`),
     );
-    const results = await consumeBatch('webhook-deliveries-slow', messages);
+    const results = await consumeBatch('webhook-deliveries-paced', messages);
     // Each back on the queue a second or more before its slot; nothing sent, skipped, or bounced as busy.
     expect(results.map((result) => result.acked)).toEqual([false, false, false, false]);
     // Slots 1 s apart from 5 s off, each message back a second or more before its own.

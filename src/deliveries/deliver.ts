@@ -1,4 +1,4 @@
-// The webhook-deliveries consumer (and the slow lane's). For each message: claim the delivery (one
+// The consumer of the three delivery queues (queues.ts). For each message: claim the delivery (one
 // statement that decides, under its row locks, whether to send, skip, cancel or leave it), send it,
 // record the attempt, and either ack or hand the message back to the queue with the retry schedule's
 // delay. The lanes ready at the same moment share their statements (group commit): one claim for all
@@ -13,6 +13,7 @@ import { type SecretBox, secretBox } from '../lib/secret-box.ts';
 import { openHeaders, signingSecretContext } from '../webhooks/secrets.ts';
 import { backoffSeconds, type DeliveryMessage, isDeliveryMessage, queueDelay } from './messages.ts';
 import { deliveryBody } from './payload.ts';
+import { type DeliveryQueue, deliveryQueue } from './queues.ts';
 import { retryDelaySeconds } from './retry-schedule.ts';
 import { type AttemptOutcome, type FailureKind, sendDelivery } from './send.ts';
 import {
@@ -28,7 +29,6 @@ import {
   type ClaimedAttempt,
   type ClaimRequest,
   claimDeliveries,
-  type DeliveryQueue,
   SLOW_ATTEMPT_MS,
 } from './store/claims.ts';
 import { type PlainSuccess, recordPlainSuccesses } from './store/successes.ts';
@@ -180,16 +180,15 @@ async function handle(context: Context, message: Message<unknown>): Promise<void
   try {
     const db = context.db(deliveryId);
     const claim = await context.claim({ deliveryId, series });
-    if (claim.kind === 'slow') {
-      // Its webhook hangs or answers slowly: it waits in the slow lane, where no healthy webhook's
-      // deliveries wait behind it. Sent before the ack: if the send fails, this message comes back.
-      await context.env.WEBHOOK_DELIVERIES_SLOW.send(message.body satisfies DeliveryMessage);
+    if (claim.kind === 'move') {
+      // Its webhook's deliveries wait on a queue of their own (queues.ts), where no other webhook's
+      // wait behind them. Sent before the ack: if the send fails, this message comes back.
+      await deliveryQueue(context.env, claim.to).send(message.body satisfies DeliveryMessage);
       message.ack();
       return;
     }
     if (claim.kind === 'busy' || claim.kind === 'throttled') {
-      const ownQueue = context.queue === 'slow' ? context.env.WEBHOOK_DELIVERIES_SLOW : context.env.WEBHOOK_DELIVERIES;
-      await waitForTurn(ownQueue, message, message.body, claim);
+      await waitForTurn(deliveryQueue(context.env, context.queue), message, message.body, claim);
       return;
     }
     if (claim.kind === 'leased' || claim.kind === 'early') {

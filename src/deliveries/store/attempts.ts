@@ -11,12 +11,10 @@ import type { Database } from '../../db/client.ts';
 import { fromJson } from '../../db/json.ts';
 import { retryingConflicts } from '../../db/retry.ts';
 import { deliveries, deliveryAttempts, webhooks } from '../../db/schema.ts';
+import { SLOW_LANE_FOR } from '../queues.ts';
 import { type CircuitSettings, type ClaimedAttempt, SLOW_ATTEMPT_MS } from './claims.ts';
 import type { DeliveryStatus } from './shared.ts';
 import * as health from './state-changes.ts';
-
-/** How long a slow attempt keeps its webhook in the slow lane (claims.ts SLOW_ATTEMPT_MS). */
-const SLOW_LANE_FOR = sql`interval '10 minutes'`;
 
 export interface AttemptRecord {
   startedAt: Date;

@@ -13,6 +13,7 @@ import { deliveries, events, webhooks } from '../../db/schema.ts';
 import type { WebhookEvent } from '../../events/event-types.ts';
 import type { SealedHeaders } from '../../webhooks/secrets.ts';
 import type { EventForDelivery } from '../payload.ts';
+import { type DeliveryQueue, homeQueue } from '../queues.ts';
 import { iso } from './shared.ts';
 
 export interface CircuitSettings {
@@ -63,10 +64,10 @@ export type Claim =
   /** Its webhook's circuit is open: marked skipped, not sent. */
   | { kind: 'skipped' }
   /**
-   * Its webhook is in the slow lane (it is rate-limited, or it timed out or answered slowly not long
-   * ago) and this message came through the main queue: it goes to the slow lane's queue instead.
+   * Its webhook's deliveries belong on another queue (queues.ts: the paced one for a rate limit, the
+   * slow lane for a webhook that timed out or answered slowly lately): the message moves there.
    */
-  | { kind: 'slow' }
+  | { kind: 'move'; to: Exclude<DeliveryQueue, 'main'> }
   /** Its webhook has its share of attempts in flight already (fair lanes): try again shortly. */
   | { kind: 'busy'; retryInSeconds: number }
   /** Over its webhook's rate limit: a slot is reserved for it; it waits until then. Not an attempt. */
@@ -78,9 +79,6 @@ export interface ClaimRequest {
   deliveryId: string;
   series: number;
 }
-
-/** Which queue a message came through: the main one, or the slow lane's, for webhooks that hang or answer slowly. */
-export type DeliveryQueue = 'main' | 'slow';
 
 /** Time an attempt holds its lease beyond its timeout: enough to record the outcome. */
 const LEASE_MARGIN_MS = 30_000;
@@ -105,14 +103,14 @@ const STALE_SLOT_MS = 250;
 /**
  * An attempt that timed out or took this long (or is still in flight after it) puts its webhook in the
  * slow lane for 10 minutes (attempts.ts): its deliveries then go through the webhook-deliveries-slow
- * queue, whose consumers no healthy webhook waits behind (README "The slow lane"). A rate-limited
- * webhook's deliveries always do: they wait for their slots (up to SLOT_WAIT_MS) in a lane.
+ * queue, whose consumers no healthy webhook waits behind (README "The slow lane").
  */
 export const SLOW_ATTEMPT_MS = 5000;
 
 type ClaimRow = {
   id: string;
-  action: 'settled' | 'leased' | 'early' | 'cancel' | 'skip' | 'slow' | 'busy' | 'throttle' | 'probe' | 'send';
+  action: 'settled' | 'leased' | 'early' | 'cancel' | 'skip' | 'move' | 'busy' | 'throttle' | 'probe' | 'send';
+  home: DeliveryQueue;
   wait_ms: number | null;
   slot_ms: number | null;
   lease_seconds: number | null;
@@ -167,12 +165,11 @@ export async function claimDeliveries(
         case when w.previous_secret_expires_at > now() then w.previous_signing_secret_sealed end
           as previous_signing_secret_sealed,
         w.rate_limit_per_second, w.rate_next_at,
-        -- In the slow lane: rate-limited (its deliveries wait for their slots in a lane), timed out or
-        -- slow lately, or answering slowly right now: an attempt of it in flight for SLOW_ATTEMPT_MS
-        -- already (a lane's lease ends its timeout and margin after the attempt began).
-        w.rate_limit_per_second is not null or coalesce(w.slow_until > now(), false) or exists (select 1 from jsonb_each_text(w.lanes) l
+        -- Where its deliveries belong (queues.ts); in the slow lane too while an attempt of it has been in
+        -- flight for SLOW_ATTEMPT_MS already (a lane's lease ends its timeout and margin after it began).
+        ${homeQueue(sql`exists (select 1 from jsonb_each_text(w.lanes) l
           where l.value::timestamptz > now() and l.value::timestamptz
-            - (w.timeout_ms + ${LEASE_MARGIN_MS}::int - ${SLOW_ATTEMPT_MS}::int) * interval '1 millisecond' < now()) as slow,
+            - (w.timeout_ms + ${LEASE_MARGIN_MS}::int - ${SLOW_ATTEMPT_MS}::int) * interval '1 millisecond' < now())`)} as home,
         (select count(*) from jsonb_each_text(w.lanes) l where l.value::timestamptz > now())::int as lanes_busy
       from ${webhooks} w
       where w.id in (select d.webhook_id from ${deliveries} d join request r on r.delivery_id = d.id)
@@ -187,7 +184,7 @@ export async function claimDeliveries(
           then d.rate_slot_at end as rate_slot_at, w.is_active, w.circuit_opened_at, w.url,
         w.timeout_ms, w.max_retries, w.header_names, w.headers_sealed, w.header_values_sealed,
         w.signing_secret_sealed, w.previous_signing_secret_sealed, w.rate_limit_per_second, w.rate_next_at,
-        w.lanes_busy, w.slow
+        w.lanes_busy, w.home
       from ${deliveries} d join request r on r.delivery_id = d.id join webhook w on w.id = d.webhook_id
       order by d.id
       for update of d ${lockMode}
@@ -199,7 +196,7 @@ export async function claimDeliveries(
         when next_attempt_at > now() + ${EARLY_TOLERANCE} then 'early'
         when not is_active then 'cancel'
         when circuit_opened_at > now() - ${circuit.coolDownSeconds}::int * interval '1 second' then 'skip'
-        when slow and ${queue === 'main'} then 'slow'
+        when home <> ${queue} and home <> 'main' then 'move'
         end as pre_action
       from target
     ), slotted as (
@@ -264,14 +261,14 @@ export async function claimDeliveries(
         locked_until = case when decision.action in ('send', 'probe') then decision.lease_until end,
         rate_slot_at = case when decision.action = 'throttle' then decision.slot
           when decision.action in ('send', 'probe') then null else d.rate_slot_at end,
-        -- Sent back to wait for a lane, or on to the slow lane: a message is on its way again, so the
+        -- Sent back to wait for a lane, or moved to its queue: a message is on its way again, so the
         -- minute sweep (store/events.ts DUE) does not take it as lost while it waits.
-        enqueued_at = case when decision.action in ('busy', 'slow') then now() else d.enqueued_at end
+        enqueued_at = case when decision.action in ('busy', 'move') then now() else d.enqueued_at end
       from decision
-      where d.id = decision.id and decision.action in ('send', 'probe', 'cancel', 'skip', 'slow', 'busy', 'throttle')
+      where d.id = decision.id and decision.action in ('send', 'probe', 'cancel', 'skip', 'move', 'busy', 'throttle')
       returning d.id, d.attempts, d.series_attempts
     )
-    select decision.id::text as id, decision.action, decision.wait_ms,
+    select decision.id::text as id, decision.action, decision.home, decision.wait_ms,
       (extract(epoch from decision.slot) * 1000)::float8 as slot_ms,
       ceil(extract(epoch from (decision.locked_until - now())))::int as lease_seconds,
       ceil(extract(epoch from (decision.next_attempt_at - now())))::int as due_seconds,
@@ -308,8 +305,8 @@ function claimOf(deliveryId: string, row: ClaimRow): Claim {
       return { kind: 'cancelled' };
     case 'skip':
       return { kind: 'skipped' };
-    case 'slow':
-      return { kind: 'slow' };
+    case 'move':
+      return { kind: 'move', to: row.home === 'paced' ? 'paced' : 'slow' };
     case 'busy':
       return { kind: 'busy', retryInSeconds: BUSY_RETRY_SECONDS };
     case 'throttle':

@@ -4,6 +4,7 @@ import { type SQL, sql } from 'drizzle-orm';
 import type { Database } from '../../db/client.ts';
 import { deliveries, events, webhooks } from '../../db/schema.ts';
 import type { WebhookEvent } from '../../events/event-types.ts';
+import { type DeliveryQueue, homeQueue } from '../queues.ts';
 
 export interface PublishedEvent {
   id: string;
@@ -85,21 +86,18 @@ export function fanOutStored(db: Database, key: StoredEventKey): Promise<FannedO
   );
 }
 
-/** A delivery to put on the queue: its message, and whether its webhook is in the slow lane now. */
+/** A delivery to put on the queue: its message, and the queue its webhook's deliveries belong on now. */
 export type FannedOut = {
   id: string;
   series: number;
-  slow: boolean;
+  queue: DeliveryQueue;
 };
-
-/** As the claim judges it (claims.ts), but for an attempt in flight: rate-limited, or slow lately. */
-const IN_SLOW_LANE = sql`(w.rate_limit_per_second is not null or coalesce(w.slow_until > now(), false))`;
 
 async function fanOutFrom(db: Database, newEvent: SQL, key: StoredEventKey): Promise<FannedOut[]> {
   const result = await db.execute<FannedOut>(sql`
     with new_event as (${newEvent}
     ), targets as (
-      select w.id as webhook_id, ${IN_SLOW_LANE} as slow from ${webhooks} w join new_event e on w.account_id = e.account_id
+      select w.id as webhook_id, ${homeQueue()} as queue from ${webhooks} w join new_event e on w.account_id = e.account_id
       where w.is_active and e.type = any(w.events) and w.id is distinct from e.subject_webhook_id and (
         w.company_id = e.company_id
         or (w.company_id is null and exists (
@@ -115,9 +113,9 @@ async function fanOutFrom(db: Database, newEvent: SQL, key: StoredEventKey): Pro
       from targets t cross join new_event e
       returning id, series, webhook_id
     )
-    select i.id::text as id, i.series, t.slow from inserted i join targets t on t.webhook_id = i.webhook_id
+    select i.id::text as id, i.series, t.queue from inserted i join targets t on t.webhook_id = i.webhook_id
     union all
-    select d.id::text, d.series, ${IN_SLOW_LANE} from ${deliveries} d join ${webhooks} w on w.id = d.webhook_id
+    select d.id::text, d.series, ${homeQueue()} from ${deliveries} d join ${webhooks} w on w.id = d.webhook_id
     where d.account_id = ${key.accountId}::uuid and d.event_id = ${key.id} and d.status = 'pending'
       and d.enqueued_at is null`);
   return result.rows;
