@@ -1,8 +1,9 @@
 // The consumer of the three delivery queues (queues.ts). For each message: claim the delivery (one
 // statement that decides, under its row locks, whether to send, skip, cancel or leave it), send it,
 // record the attempt, and either ack or hand the message back to the queue with the retry schedule's
-// delay. The lanes ready at the same moment share their statements (group commit): one claim for all
-// of them, one record for their plain successes; a failure is recorded on its own.
+// delay. A lane moves on to its next message as soon as the receiver has answered; the record follows
+// without it. The lanes ready at the same moment share their statements (group commit): one claim for
+// all of them, one record for their plain successes; a failure is recorded on its own.
 // Queues bring a message at least once; the claim makes sure a delivery already succeeded, cancelled
 // or deleted is never sent again, and that two copies of a message never send at once.
 import { readConfig } from '../config.ts';
@@ -52,6 +53,8 @@ interface Context {
   claim: (request: ClaimRequest) => Promise<Claim>;
   /** Records a plain success with the other lanes' of the moment; false: recordAttempt's to record. */
   recordSuccess: (success: PlainSuccess) => Promise<boolean>;
+  /** Tracks a record still under way: the invocation ends once every one is done. */
+  settling: (record: Promise<void>) => void;
   env: Env;
 }
 
@@ -67,12 +70,14 @@ export async function signingSecrets(
     : [current, await secrets.open(claim.previousSigningSecretSealed, context)];
 }
 
-/** One attempt of a claimed delivery; returns its outcome and the wait before the next, if any. */
-async function attempt(
-  context: Context,
-  db: Database,
-  claim: ClaimedAttempt,
-): Promise<{ outcome: AttemptOutcome; retryIn?: number; pending: boolean }> {
+/** What one send of a claimed delivery gave. */
+interface Sent {
+  outcome: AttemptOutcome;
+  startedAt: Date;
+}
+
+/** Sends a claimed delivery once (after its rate-limit slot, if it holds one). Records nothing. */
+async function send(context: Context, claim: ClaimedAttempt): Promise<Sent> {
   // The rate-limit slot this attempt holds is under a second off: waited for here, not sent early. Its
   // time is absolute (the database's clock), so however long the claim took, slots stay 1/rate apart.
   const waitMs = claim.sendAt === null ? 0 : claim.sendAt - Date.now();
@@ -88,6 +93,16 @@ async function attempt(
     allowPrivateTargets: context.allowPrivateTargets,
     serviceHostnames: context.serviceHostnames,
   });
+  return { outcome, startedAt };
+}
+
+/** Records a sent attempt; returns the wait before the next, if any, and whether the delivery is still pending. */
+async function record(
+  context: Context,
+  db: Database,
+  claim: ClaimedAttempt,
+  { outcome, startedAt }: Sent,
+): Promise<{ retryIn?: number; pending: boolean }> {
   // A 410 asks for no more; a refused target or an unsendable header will not change by waiting; a test
   // delivery is sent once.
   const final =
@@ -112,7 +127,7 @@ async function attempt(
       responseExcerpt: outcome.responseExcerpt,
     }))
   ) {
-    return { outcome, pending: false };
+    return { pending: false };
   }
   const { pending, stateEvents } = await recordAttempt(
     db,
@@ -131,7 +146,7 @@ async function attempt(
     context.circuit,
   );
   await publishStateEvents(context.env.WEBHOOK_EVENTS as Queue<StateChangeMessage>, stateEvents);
-  return retryIn === undefined ? { outcome, pending } : { outcome, retryIn, pending };
+  return retryIn === undefined ? { pending } : { retryIn, pending };
 }
 
 /** Past this many trips a waiting message is sent afresh: the queue dead-letters one at max_retries (100). */
@@ -169,6 +184,41 @@ async function waitForTurn(
   message.ack();
 }
 
+/** The service could not do its part (the database, most likely): nothing is lost, the message comes back. */
+function retryAfterFault(message: Message<unknown>, deliveryId: string, error: unknown): void {
+  // An attempt already sent may be sent again then: at least once, never twice on purpose.
+  logError('delivery failed to process; retrying', { deliveryId, attempts: message.attempts, ...describeError(error) });
+  message.retry({ delaySeconds: backoffSeconds(message.attempts) });
+}
+
+/** Records a sent attempt, then acks its message or hands it back with the retry schedule's delay. */
+async function settle(context: Context, message: Message<unknown>, claim: ClaimedAttempt, sent: Sent): Promise<void> {
+  try {
+    const { retryIn, pending } = await record(context, context.db(claim.deliveryId), claim, sent);
+    logInfo('delivery attempt', {
+      deliveryId: claim.deliveryId,
+      webhookId: claim.webhookId,
+      accountId: claim.accountId,
+      attempt: claim.attempt,
+      probe: claim.probe || undefined,
+      success: sent.outcome.success,
+      httpStatus: sent.outcome.httpStatus,
+      failure: sent.outcome.failure,
+      durationMs: sent.outcome.durationMs,
+      retryInSeconds: retryIn,
+    });
+    // Cancelled or sent again as a new series meanwhile: this message has nothing left to carry.
+    if (retryIn === undefined || !pending) message.ack();
+    else message.retry({ delaySeconds: queueDelay(retryIn) });
+  } catch (error) {
+    retryAfterFault(message, claim.deliveryId, error);
+  }
+}
+
+/**
+ * Claims a message's delivery and acts on the claim. A send returns once the receiver has answered: its
+ * record goes on without the lane (`context.settling`), which takes its next message meanwhile.
+ */
 async function handle(context: Context, message: Message<unknown>): Promise<void> {
   if (isOperationsMessage(message.body)) return deliverToOperations(context.env, message, message.body);
   if (!isDeliveryMessage(message.body)) {
@@ -178,7 +228,6 @@ async function handle(context: Context, message: Message<unknown>): Promise<void
   }
   const { deliveryId, series } = message.body;
   try {
-    const db = context.db(deliveryId);
     const claim = await context.claim({ deliveryId, series });
     if (claim.kind === 'move') {
       // Its webhook's deliveries wait on a queue of their own (queues.ts), where no other webhook's
@@ -200,31 +249,10 @@ async function handle(context: Context, message: Message<unknown>): Promise<void
       message.ack();
       return;
     }
-    const { outcome, retryIn, pending } = await attempt(context, db, claim.attempt);
-    logInfo('delivery attempt', {
-      deliveryId,
-      webhookId: claim.attempt.webhookId,
-      accountId: claim.attempt.accountId,
-      attempt: claim.attempt.attempt,
-      probe: claim.attempt.probe || undefined,
-      success: outcome.success,
-      httpStatus: outcome.httpStatus,
-      failure: outcome.failure,
-      durationMs: outcome.durationMs,
-      retryInSeconds: retryIn,
-    });
-    // Cancelled or sent again as a new series meanwhile: this message has nothing left to carry.
-    if (retryIn === undefined || !pending) message.ack();
-    else message.retry({ delaySeconds: queueDelay(retryIn) });
+    const sent = await send(context, claim.attempt);
+    context.settling(settle(context, message, claim.attempt, sent));
   } catch (error) {
-    // The service could not do its part (the database, most likely): nothing is lost, the message
-    // comes back. An attempt already sent may be sent again then: at least once, never twice on purpose.
-    logError('delivery failed to process; retrying', {
-      deliveryId,
-      attempts: message.attempts,
-      ...describeError(error),
-    });
-    message.retry({ delaySeconds: backoffSeconds(message.attempts) });
+    retryAfterFault(message, deliveryId, error);
   }
 }
 
@@ -254,6 +282,7 @@ export async function consumeDeliveries(batch: MessageBatch<unknown>, env: Env, 
   // Named after the deliveries a statement serves, so the local SQL endpoint can count their statements.
   const db = (deliveryId: string) => createDatabase(env, `webhooks delivery ${deliveryId}`);
   const groupDb = (ids: string[]) => db(ids.join(' '));
+  const unsettled = new Set<Promise<void>>();
   const context: Context = {
     db,
     secrets: secretBox(env.ENCRYPTION_KEYS),
@@ -275,12 +304,24 @@ export async function consumeDeliveries(batch: MessageBatch<unknown>, env: Env, 
         return successes.map(() => false);
       }
     }),
+    settling: (record) => {
+      unsettled.add(record);
+      void record.finally(() => unsettled.delete(record));
+    },
     env,
   };
-  // At most MAX_IN_FLIGHT deliveries at a time: each lane takes the next message when it is done.
+  // At most MAX_IN_FLIGHT deliveries at a time: each lane takes the next message once its receiver has
+  // answered, while the record of that answer goes on (with the other lanes' records of the moment, one
+  // statement). So a lane's turn is its claim and its send, not its record too. The records under way
+  // are bounded as well (each failure's is a statement of its own, and a connection while it runs); a
+  // webhook's lane stays taken until its record, so its in-flight cap counts the records too.
   const waiting = [...batch.messages];
   const lane = async () => {
-    for (let message = waiting.shift(); message; message = waiting.shift()) await handle(context, message);
+    for (let message = waiting.shift(); message; message = waiting.shift()) {
+      await handle(context, message);
+      while (unsettled.size >= MAX_IN_FLIGHT) await Promise.race(unsettled);
+    }
   };
   await Promise.all(Array.from({ length: Math.min(MAX_IN_FLIGHT, waiting.length) }, lane));
+  await Promise.all(unsettled);
 }
