@@ -51,6 +51,13 @@ async function putInSlowLane(webhookId: string): Promise<void> {
   );
 }
 
+/** As if each had answered a delivery with a 2xx: the fan-out no longer puts them on the slow lane for being new. */
+async function markProven(...webhookIds: string[]): Promise<void> {
+  await withDatabase((db) =>
+    db.execute(sql`update webhooks set last_success_at = now() where id = any(${`{${webhookIds.join(',')}}`}::uuid[])`),
+  );
+}
+
 describe('the slow lane', () => {
   it('an attempt that times out puts its webhook there: its next main-queue message moves over, unsent and uncounted', async () => {
     const account = await createTestAccount();
@@ -122,12 +129,13 @@ describe('the slow lane', () => {
     expect(await slowUntil(webhook.id)).toBeNull();
   });
 
-  it('the fan-out queues a slow webhook’s delivery on the slow lane, a rate-limited one’s on the paced queue, the others on the main one', async () => {
+  it('the fan-out queues a slow webhook’s delivery on the slow lane, a rate-limited one’s on the paced queue, a proven one’s on the main one', async () => {
     const account = await createTestAccount();
     const slowHook = (await webhookWithReceiver(account.token)).webhook;
     const paced = (await webhookWithReceiver(account.token, { rateLimitPerSecond: 5 })).webhook;
     const healthy = (await webhookWithReceiver(account.token)).webhook;
     await putInSlowLane(slowHook.id);
+    await markProven(slowHook.id, paced.id, healthy.id);
     const queues = { main: recordingQueue(), slow: recordingQueue(), paced: recordingQueue() };
     const event = {
       id: `slow-${crypto.randomUUID()}`,
@@ -150,6 +158,34 @@ describe('the slow lane', () => {
     expect(queues.slow.sent).toEqual([{ deliveryId: toSlow?.id, series: 1 }]);
     expect(queues.paced.sent).toEqual([{ deliveryId: toPaced?.id, series: 1 }]);
     expect(queues.main.sent).toEqual([{ deliveryId: toHealthy?.id, series: 1 }]);
+  });
+
+  it('a webhook that has never answered a delivery with a 2xx has its deliveries put on the slow lane; its first success moves the next ones to the main queue', async () => {
+    const account = await createTestAccount();
+    const { webhook, endpoint } = await webhookWithReceiver(account.token);
+    const queues = { main: recordingQueue(), slow: recordingQueue() };
+    const overrides = { WEBHOOK_DELIVERIES: queues.main.queue, WEBHOOK_DELIVERIES_SLOW: queues.slow.queue };
+    const fanOut = async () => {
+      const event = {
+        id: `new-${crypto.randomUUID()}`,
+        type: 'INTERVIEW_COMPLETED',
+        accountId: account.accountId,
+        data: {},
+      };
+      expect(await consumeOne('webhook-events', event, { overrides })).toEqual({ acked: true, retriedWith: undefined });
+      const [delivery] = await deliveriesOf({ eventId: event.id });
+      return { deliveryId: delivery?.id as string, series: 1 };
+    };
+    const first = await fanOut();
+    expect(queues.slow.sent).toEqual([first]);
+    expect(queues.main.sent).toEqual([]);
+    // Sent on the slow lane, answered at once: the webhook has shown it answers.
+    expect(await consumeOne('webhook-deliveries-slow', first)).toEqual({ acked: true, retriedWith: undefined });
+    expect(await received(endpoint.id)).toHaveLength(1);
+    expect(await slowUntil(webhook.id)).toBeNull();
+    const second = await fanOut();
+    expect(queues.main.sent).toEqual([second]);
+    expect(queues.slow.sent).toEqual([first]);
   });
 
   it('a rate-limited webhook’s message on another queue moves to the paced one, unsent', async () => {

@@ -88,8 +88,11 @@ describe('the minute sweep', () => {
         throw new Error('queue unavailable');
       },
     } as unknown as Queue;
+    // Every delivery queue refuses (a new webhook's deliveries go on the slow lane: queues.ts UNPROVEN).
     const response = await throughWorker(publishRequest({ accountId: account.accountId }), {
       WEBHOOK_DELIVERIES: refusing,
+      WEBHOOK_DELIVERIES_SLOW: refusing,
+      WEBHOOK_DELIVERIES_PACED: refusing,
     });
     expect(response.status).toBe(202);
     const { eventId } = ((await response.json()) as { data: { eventId: string } }).data;

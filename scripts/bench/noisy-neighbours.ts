@@ -1,7 +1,10 @@
 // The noisy-neighbour workload of `npm run bench` (issue 16): can one tenant's endpoints slow everyone
-// else's deliveries? Healthy webhooks get the same steady stream of events twice: first alone, then beside
-// webhooks whose receiver never answers (each attempt hangs until the webhook's timeout) and one webhook
-// with a rate limit whose receiver records when each delivery arrived. Every event fans out to all of them.
+// else's deliveries? Healthy webhooks get the same steady stream of events three times: first alone, then
+// beside new webhooks whose receiver never answers (each attempt hangs until the webhook's timeout) and one
+// webhook with a rate limit whose receiver records when each delivery arrived, then beside as many more
+// hanging webhooks that had answered a delivery before (`last_success_at` set: the fan-out puts a new
+// webhook's deliveries on the slow lane, one that has answered on the main queue, so these are the ones
+// that can still hold it). Every event fans out to all of them.
 //
 // Figures: the healthy webhooks' event-to-delivery p50/p99 with the noisy ones absent and present; the
 // lane-seconds the hanging ones held (the sum of their attempts' duration_ms in delivery_attempts, i.e.
@@ -57,8 +60,10 @@ export interface NoisyFigures {
   /** The healthy webhooks alone, then beside the noisy ones: the same events at the same pace. */
   absent: PhaseFigures;
   present: PhaseFigures;
+  /** Then beside more hanging webhooks, these having answered a delivery before. */
+  presentProven: PhaseFigures;
   hanging: {
-    /** Deliveries the hanging webhooks were due (one per event of the second phase each). */
+    /** Deliveries the hanging webhooks (both sets) were due (one per event after they were added each). */
     deliveries: number;
     /** Of those, how many had at least one attempt. */
     attemptedDeliveries: number;
@@ -78,7 +83,7 @@ export interface NoisyFigures {
   errors: number;
 }
 
-type Phase = 'warm-up' | 'absent' | 'present';
+type Phase = 'warm-up' | 'absent' | 'present' | 'present-proven';
 
 /** A receiver that never answers: every attempt waits out the webhook's timeout (the sender hangs up). */
 const NEVER_ANSWERS = [{ status: 200, delayMs: 3_600_000 }];
@@ -171,14 +176,21 @@ async function hangingAttempts(databaseUrl: string, webhooks: BenchWebhook[]): P
   }
 }
 
-async function setTimeouts(databaseUrl: string, webhooks: BenchWebhook[], timeoutMs: number): Promise<void> {
+/** The hanging webhooks' short timeout; `answeredBefore`: as if each had answered a delivery with a 2xx. */
+async function setHanging(
+  databaseUrl: string,
+  webhooks: BenchWebhook[],
+  timeoutMs: number,
+  answeredBefore: boolean,
+): Promise<void> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
-    await client.query('update webhooks set timeout_ms = $2 where id = any($1::uuid[])', [
-      webhooks.map((webhook) => webhook.webhookId),
-      timeoutMs,
-    ]);
+    await client.query(
+      `update webhooks set timeout_ms = $2, last_success_at = case when $3 then now() - interval '1 hour' end
+       where id = any($1::uuid[])`,
+      [webhooks.map((webhook) => webhook.webhookId), timeoutMs, answeredBefore],
+    );
   } finally {
     await client.end();
   }
@@ -202,11 +214,15 @@ export async function measureNoisyNeighbours(workload: NoisyWorkload): Promise<N
       eventsBefore: warmUp,
     });
 
-    const hanging: BenchWebhook[] = [];
-    for (let i = 0; i < workload.hangingWebhooks; i++) {
-      hanging.push(await receiving.addWebhook({ responses: NEVER_ANSWERS }));
-    }
-    await setTimeouts(workload.databaseUrl, hanging, workload.hangTimeoutMs);
+    const addHanging = async (answeredBefore: boolean) => {
+      const added: BenchWebhook[] = [];
+      for (let i = 0; i < workload.hangingWebhooks; i++) {
+        added.push(await receiving.addWebhook({ responses: NEVER_ANSWERS }));
+      }
+      await setHanging(workload.databaseUrl, added, workload.hangTimeoutMs, answeredBefore);
+      return added;
+    };
+    const hanging = await addHanging(false);
     const limited = await receiving.addWebhook({ rateLimitPerSecond: workload.rateLimitPerSecond });
     workload.log(
       `noisy neighbours: the same beside ${workload.hangingWebhooks} hanging (timeout ${workload.hangTimeoutMs} ms) and 1 limited to ${workload.rateLimitPerSecond}/s`,
@@ -215,10 +231,18 @@ export async function measureNoisyNeighbours(workload: NoisyWorkload): Promise<N
       seconds: workload.seconds,
       eventsBefore: warmUp + events,
     });
+    hanging.push(...(await addHanging(true)));
+    workload.log(
+      `noisy neighbours: the same beside ${workload.hangingWebhooks} more hanging, these having answered before`,
+    );
+    const presentProven = await runPhase(workload, receiving, healthy, 'present-proven', {
+      seconds: workload.seconds,
+      eventsBefore: warmUp + 2 * events,
+    });
     // The rate-limited webhook drains its backlog at its rate; attempts still hanging get recorded.
-    const limitedDeliveries = await receiving.waitFor([limited], events, {
+    const limitedDeliveries = await receiving.waitFor([limited], 2 * events, {
       pollMs: 500,
-      timeoutMs: Math.max(workload.hangTimeoutMs + 2000, (events / workload.rateLimitPerSecond) * 1000),
+      timeoutMs: Math.max(workload.hangTimeoutMs + 2000, ((2 * events) / workload.rateLimitPerSecond) * 1000),
     });
     await sleep(workload.hangTimeoutMs + 2000);
     const hangingFigures = await hangingAttempts(workload.databaseUrl, hanging);
@@ -233,9 +257,10 @@ export async function measureNoisyNeighbours(workload: NoisyWorkload): Promise<N
       eventsPerSecond: workload.eventsPerSecond,
       absent: absent.figures,
       present: present.figures,
+      presentProven: presentProven.figures,
       hanging: hangingFigures,
       rateLimited: {
-        expected: events,
+        expected: 2 * events,
         received: limitedVerified.length,
         mostInOneSecond: mostInOneSecond(limitedVerified.map((delivery) => delivery.receivedAt)),
       },
@@ -244,7 +269,9 @@ export async function measureNoisyNeighbours(workload: NoisyWorkload): Promise<N
         absent.figures.received +
         present.figures.expected -
         present.figures.received +
-        events -
+        presentProven.figures.expected -
+        presentProven.figures.received +
+        2 * events -
         limitedVerified.length,
     };
   } finally {

@@ -563,9 +563,10 @@ try {
     seconds: noisySeconds,
     log,
   });
-  const { absent, present, hanging, rateLimited } = noisyNeighbours;
+  const { absent, present, presentProven, hanging, rateLimited } = noisyNeighbours;
   log(
-    `noisy neighbours: healthy p50/p99 ${absent.p50Ms}/${absent.p99Ms} ms alone, ${present.p50Ms}/${present.p99Ms} ms beside them; ` +
+    `noisy neighbours: healthy p50/p99 ${absent.p50Ms}/${absent.p99Ms} ms alone, ${present.p50Ms}/${present.p99Ms} ms beside new hanging webhooks, ` +
+      `${presentProven.p50Ms}/${presentProven.p99Ms} ms beside ones that had answered; ` +
       `hanging ${hanging.laneSeconds.toFixed(1)} lane-seconds in ${hanging.attempts} attempts; ` +
       `rate-limited at most ${rateLimited.mostInOneSecond} in a second; ${noisyNeighbours.errors} errors`,
   );

@@ -26,6 +26,14 @@ export function deliveryQueue(env: Env, queue: DeliveryQueue): Queue<DeliveryMes
   return binding as Queue<DeliveryMessage>;
 }
 
+/**
+ * A webhook that has never answered a delivery with a 2xx (test pings do not count): the fan-out puts its
+ * deliveries on the slow lane until it has (a slow 2xx keeps it there for SLOW_LANE_FOR). So a new webhook
+ * pointed at an endpoint that hangs (one created for the purpose, say) never holds a main-queue batch:
+ * only a webhook that has shown it answers can, and then until its first timeout moves it out.
+ */
+export const UNPROVEN = sql`w.last_success_at is null`;
+
 /** How long a slow attempt keeps its webhook in the slow lane. */
 export const SLOW_LANE_FOR = sql`interval '10 minutes'`;
 

@@ -4,7 +4,7 @@ import { type SQL, sql } from 'drizzle-orm';
 import type { Database } from '../../db/client.ts';
 import { deliveries, events, webhooks } from '../../db/schema.ts';
 import type { WebhookEvent } from '../../events/event-types.ts';
-import { type DeliveryQueue, homeQueue } from '../queues.ts';
+import { type DeliveryQueue, homeQueue, UNPROVEN } from '../queues.ts';
 
 export interface PublishedEvent {
   id: string;
@@ -97,7 +97,7 @@ async function fanOutFrom(db: Database, newEvent: SQL, key: StoredEventKey): Pro
   const result = await db.execute<FannedOut>(sql`
     with new_event as (${newEvent}
     ), targets as (
-      select w.id as webhook_id, ${homeQueue()} as queue from ${webhooks} w join new_event e on w.account_id = e.account_id
+      select w.id as webhook_id, ${homeQueue(UNPROVEN)} as queue from ${webhooks} w join new_event e on w.account_id = e.account_id
       where w.is_active and e.type = any(w.events) and w.id is distinct from e.subject_webhook_id and (
         w.company_id = e.company_id
         or (w.company_id is null and exists (
@@ -115,7 +115,7 @@ async function fanOutFrom(db: Database, newEvent: SQL, key: StoredEventKey): Pro
     )
     select i.id::text as id, i.series, t.queue from inserted i join targets t on t.webhook_id = i.webhook_id
     union all
-    select d.id::text, d.series, ${homeQueue()} from ${deliveries} d join ${webhooks} w on w.id = d.webhook_id
+    select d.id::text, d.series, ${homeQueue(UNPROVEN)} from ${deliveries} d join ${webhooks} w on w.id = d.webhook_id
     where d.account_id = ${key.accountId}::uuid and d.event_id = ${key.id} and d.status = 'pending'
       and d.enqueued_at is null`);
   return result.rows;
