@@ -14,7 +14,7 @@
 //   npm run bench                      # full run (a few minutes)
 //   npm run bench -- --smoke           # a few hundred requests: checks the benchmark still works
 //   npm run bench -- --requests 5000 --concurrency 8 --rounds 3
-//   npm run bench -- --profile         # also a CPU profile of the Worker during cached-key creates
+//   npm run bench -- --profile         # also CPU profiles of the Worker: cached-key creates, deliveries
 //   npm run bench -- --noisy-only      # only the noisy-neighbour workload (add --smoke for its short form)
 //   npm run bench -- --cold-start-ms 3000   # the database starts scaled to zero, as a Neon compute
 //                                      # does after 5 idle minutes: its first request waits that long
@@ -476,6 +476,9 @@ try {
       )),
     );
 
+    // --profile: the Worker isolate's own CPU over the delivery workload (Miniflare's queue broker and
+    // entry worker run in other isolates of the same workerd process, which cpuTimeMs counts too).
+    const deliveryProfiler = options.profile ? await startProfiler(inspectorPort) : undefined;
     const deliveries = await measureDeliveries({
       base,
       publishToken,
@@ -489,6 +492,17 @@ try {
       runLoad,
       log,
     });
+    if (deliveryProfiler) {
+      const profile = await deliveryProfiler.stop();
+      const sent = deliveries.deliveries + (smoke ? 5 : 30) * webhooksPerEvent;
+      mkdirSync(join(projectRoot, 'bench-results'), { recursive: true });
+      writeFileSync(join(projectRoot, 'bench-results', 'deliveries.cpuprofile'), JSON.stringify(profile));
+      console.log(
+        `Worker isolate over ${sent} deliveries: ${(activeMs(profile) / sent).toFixed(3)} ms active each, ` +
+          `${(activeMs(profile, isConsoleCall) / sent).toFixed(3)} ms net of console calls ` +
+          `(bench-results/deliveries.cpuprofile). Self time:\n${summariseProfile(profile, 40)}\n`,
+      );
+    }
     log(
       `deliveries: ${deliveries.deliveries} in ${(deliveries.deliveries / deliveries.deliveriesPerSecond).toFixed(1)} s, ` +
         `${deliveries.statementsPerEvent.toFixed(2)} statements/event, ${deliveries.statementsPerAttempt.toFixed(2)} statements/attempt, ` +
