@@ -5,7 +5,7 @@ import { createExecutionContext, createScheduledController, waitOnExecutionConte
 import { env } from 'cloudflare:workers';
 import { sql } from 'drizzle-orm';
 import { describe, expect, inject, it } from 'vitest';
-import { MAX_IN_FLIGHT } from '../src/deliveries/deliver.ts';
+import { FRESH_CLAIM_MS, MAX_IN_FLIGHT } from '../src/deliveries/deliver.ts';
 import { parseRetryAfter, retryDelaySeconds } from '../src/deliveries/retry-schedule.ts';
 import { MAX_LANES_PER_WEBHOOK } from '../src/deliveries/store/claims.ts';
 import worker from '../src/index.ts';
@@ -295,6 +295,61 @@ describe('a batch of deliveries', () => {
     expect(lanes.rows[0]?.lanes).toBe('{}');
     expect((await webhookState(webhook.id))?.consecutive_failures).toBe(0);
   });
+});
+
+describe('claims made ahead on the main queue', () => {
+  /** Six messages to two webhooks whose receivers answer after `delayMs` (all six lanes), then one to `last`. */
+  async function lanesHeldThenOne(delayMs: number, last: string) {
+    const messages = [];
+    for (let webhooks = 0; webhooks < 2; webhooks++) {
+      const account = await createTestAccount();
+      await webhookWithReceiver(account.token, {}, [{ status: 200, delayMs }]);
+      for (let count = 0; count < MAX_LANES_PER_WEBHOOK; count++) {
+        messages.push({ deliveryId: (await unqueuedDelivery(account.accountId)).deliveryId, series: 1 });
+      }
+    }
+    messages.push({ deliveryId: (await unqueuedDelivery(last)).deliveryId, series: 1 });
+    expect(messages).toHaveLength(MAX_IN_FLIGHT + 1);
+    return messages;
+  }
+
+  it('one that waited for a lane past FRESH_CLAIM_MS is renewed before it is sent: a webhook deactivated meanwhile gets nothing', async () => {
+    const account = await createTestAccount();
+    const { webhook, endpoint } = await webhookWithReceiver(account.token);
+    const messages = await lanesHeldThenOne(FRESH_CLAIM_MS + 1500, account.accountId);
+    // The seventh message is claimed with the others (a send: its webhook is active), then waits for a lane.
+    const batch = consumeBatch('webhook-deliveries', messages);
+    await pause(1000);
+    expect((await deactivate(account.token, webhook.id)).status).toBe(200);
+    const results = await batch;
+    expect(results.slice(0, MAX_IN_FLIGHT).every((result) => result.acked)).toBe(true);
+    // Its lease could not be renewed (the delivery is cancelled): not sent; its message comes back to find so.
+    expect(results[MAX_IN_FLIGHT]).toEqual({ acked: false, retriedWith: { delaySeconds: 1 } });
+    expect(await received(endpoint.id)).toEqual([]);
+    expect(await deliveriesOf({ webhookId: webhook.id })).toEqual([expect.objectContaining({ status: 'cancelled' })]);
+    expect(await consumeOne('webhook-deliveries', messages[MAX_IN_FLIGHT])).toEqual({
+      acked: true,
+      retriedWith: undefined,
+    });
+  }, 30_000);
+
+  it('one that waited for a lane past FRESH_CLAIM_MS and still holds is sent, once, its lane given back', async () => {
+    const account = await createTestAccount();
+    const { webhook, endpoint } = await webhookWithReceiver(account.token);
+    const results = await consumeBatch(
+      'webhook-deliveries',
+      await lanesHeldThenOne(FRESH_CLAIM_MS + 1500, account.accountId),
+    );
+    expect(results.every((result) => result.acked)).toBe(true);
+    expect(await received(endpoint.id)).toHaveLength(1);
+    expect(await deliveriesOf({ webhookId: webhook.id })).toEqual([
+      expect.objectContaining({ status: 'succeeded', attempts: 1 }),
+    ]);
+    const lanes = await withDatabase((db) =>
+      db.execute<{ lanes: string }>(sql`select lanes::text as lanes from webhooks where id = ${webhook.id}::uuid`),
+    );
+    expect(lanes.rows[0]?.lanes).toBe('{}');
+  }, 30_000);
 });
 
 describe('a long wait for a busy webhook', () => {

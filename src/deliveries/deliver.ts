@@ -2,7 +2,7 @@
 // statement that decides, under its row locks, whether to send, skip, cancel or leave it), send it,
 // record the attempt, and either ack or hand the message back to the queue with the retry schedule's
 // delay. A lane moves on to its next message as soon as the receiver has answered; the record follows
-// without it. The lanes ready at the same moment share their statements (group commit): one claim for
+// without it. On the main queue the next claims are made while the lanes send. The lanes ready at the same moment share their statements (group commit): one claim for
 // all of them, one record for their plain successes; a failure is recorded on its own.
 // Queues bring a message at least once; the claim makes sure a delivery already succeeded, cancelled
 // or deleted is never sent again, and that two copies of a message never send at once.
@@ -30,6 +30,7 @@ import {
   type ClaimedAttempt,
   type ClaimRequest,
   claimDeliveries,
+  renewLease,
   SLOW_ATTEMPT_MS,
 } from './store/claims.ts';
 import { type PlainSuccess, recordPlainSuccesses } from './store/successes.ts';
@@ -215,29 +216,59 @@ async function settle(context: Context, message: Message<unknown>, claim: Claime
   }
 }
 
+/** A message with its delivery's claim made, or what stopped the claim: what a lane acts on. */
+type Decided =
+  | { message: Message<unknown> }
+  | { message: Message<unknown>; body: DeliveryMessage; claim: Claim; claimedAt: number }
+  | { message: Message<unknown>; body: DeliveryMessage; error: unknown };
+
 /**
- * Claims a message's delivery and acts on the claim. A send returns once the receiver has answered: its
- * record goes on without the lane (`context.settling`), which takes its next message meanwhile.
+ * A claim made ahead (consumeDeliveries) that waited longer than this for a lane has its lease renewed
+ * before it is sent: the lease (the webhook's timeout and 30 s of margin, from the claim) must outlast
+ * the attempt it covers, and its webhook lane must say when the attempt began (the slow lane's "in
+ * flight for 5 s" reads it). One statement, and only when every lane was held that long.
  */
-async function handle(context: Context, message: Message<unknown>): Promise<void> {
-  if (isOperationsMessage(message.body)) return deliverToOperations(context.env, message, message.body);
-  if (!isDeliveryMessage(message.body)) {
+export const FRESH_CLAIM_MS = 5_000;
+
+/** Claims a delivery message's delivery (other messages are left to `act`). Never throws. */
+async function decide(context: Context, message: Message<unknown>): Promise<Decided> {
+  if (!isDeliveryMessage(message.body)) return { message };
+  const body = message.body;
+  // Before the claim's statement starts (a group may make it wait): the lease is counted from later.
+  const claimedAt = Date.now();
+  try {
+    return { message, body, claim: await context.claim(body), claimedAt };
+  } catch (error) {
+    return { message, body, error };
+  }
+}
+
+/**
+ * Acts on a message's claim. A send returns once the receiver has answered: its record goes on without
+ * the lane (`context.settling`), which takes its next message meanwhile.
+ */
+async function act(context: Context, decided: Decided): Promise<void> {
+  const { message } = decided;
+  if (!('body' in decided)) {
+    if (isOperationsMessage(message.body)) return deliverToOperations(context.env, message, message.body);
     logError('delivery message refused', { queueMessageId: message.id });
     message.ack();
     return;
   }
-  const { deliveryId, series } = message.body;
+  const { body } = decided;
+  const { deliveryId } = body;
   try {
-    const claim = await context.claim({ deliveryId, series });
+    if ('error' in decided) throw decided.error;
+    const { claim } = decided;
     if (claim.kind === 'move') {
       // Its webhook's deliveries wait on a queue of their own (queues.ts), where no other webhook's
       // wait behind them. Sent before the ack: if the send fails, this message comes back.
-      await deliveryQueue(context.env, claim.to).send(message.body satisfies DeliveryMessage);
+      await deliveryQueue(context.env, claim.to).send(body satisfies DeliveryMessage);
       message.ack();
       return;
     }
     if (claim.kind === 'busy' || claim.kind === 'throttled') {
-      await waitForTurn(deliveryQueue(context.env, context.queue), message, message.body, claim);
+      await waitForTurn(deliveryQueue(context.env, context.queue), message, body, claim);
       return;
     }
     if (claim.kind === 'leased' || claim.kind === 'early') {
@@ -247,6 +278,13 @@ async function handle(context: Context, message: Message<unknown>): Promise<void
     if (claim.kind !== 'send') {
       if (claim.kind === 'skipped' || claim.kind === 'cancelled') logInfo(`delivery ${claim.kind}`, { deliveryId });
       message.ack();
+      return;
+    }
+    if (Date.now() - decided.claimedAt > FRESH_CLAIM_MS && !(await renewLease(context.db(deliveryId), claim.attempt))) {
+      // Claimed ahead, then every lane stayed busy, and meanwhile the claim stopped holding (the delivery
+      // was cancelled, deleted or settled, or its lease ran out): not sent. Back in a second, the message
+      // is claimed afresh, and the claim says what is left to do.
+      message.retry({ delaySeconds: 1 });
       return;
     }
     const sent = await send(context, claim.attempt);
@@ -312,13 +350,29 @@ export async function consumeDeliveries(batch: MessageBatch<unknown>, env: Env, 
   };
   // At most MAX_IN_FLIGHT deliveries at a time: each lane takes the next message once its receiver has
   // answered, while the record of that answer goes on (with the other lanes' records of the moment, one
-  // statement). So a lane's turn is its claim and its send, not its record too. The records under way
-  // are bounded as well (each failure's is a statement of its own, and a connection while it runs); a
-  // webhook's lane stays taken until its record, so its in-flight cap counts the records too.
+  // statement). The records under way are bounded as well (each failure's is a statement of its own, and
+  // a connection while it runs); a webhook's lane stays taken until its record, so its in-flight cap
+  // counts the records too. On the main queue the claims are made ahead, up to one per lane, while the
+  // lanes send: a lane's turn there is its send alone. Not on the slow and paced queues, where lanes
+  // wait (for hangs, for rate-limit slots) and a claim made ahead would wait with them.
+  const claimsAhead = queue === 'main' ? MAX_IN_FLIGHT : 0;
   const waiting = [...batch.messages];
+  const decided: Promise<Decided>[] = [];
+  const claimAhead = (count: number) => {
+    while (decided.length < count) {
+      const message = waiting.shift();
+      if (message === undefined) return;
+      decided.push(decide(context, message));
+    }
+  };
   const lane = async () => {
-    for (let message = waiting.shift(); message; message = waiting.shift()) {
-      await handle(context, message);
+    for (;;) {
+      claimAhead(Math.max(1, claimsAhead));
+      const next = decided.shift();
+      if (next === undefined) return;
+      const current = await next;
+      claimAhead(claimsAhead);
+      await act(context, current);
       while (unsettled.size >= MAX_IN_FLIGHT) await Promise.race(unsettled);
     }
   };

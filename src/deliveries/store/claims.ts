@@ -343,3 +343,27 @@ function claimOf(deliveryId: string, row: ClaimRow): Claim {
       };
   }
 }
+
+/**
+ * Renews the lease of a claim that waited for a lane (deliver.ts: claims made ahead), as if it had been
+ * made now: the delivery's and its webhook lane's. False when the claim no longer holds: the delivery was
+ * cancelled, deleted or settled meanwhile (a webhook deactivated while it waited), or is another
+ * attempt's. Then it must not be sent. Locks the webhook first, as every statement that takes both does.
+ */
+export async function renewLease(db: Database, claim: ClaimedAttempt): Promise<boolean> {
+  const result = await db.execute<{ id: string }>(sql`
+    with webhook as materialized (
+      select w.id, w.timeout_ms from ${webhooks} w where w.id = ${claim.webhookId}::uuid for no key update
+    ), renewed as (
+      update ${deliveries} d
+      set locked_until = now() + (webhook.timeout_ms + ${LEASE_MARGIN_MS}::int) * interval '1 millisecond'
+      from webhook
+      where d.id = ${claim.deliveryId}::uuid and d.webhook_id = webhook.id and d.series = ${claim.series}::int
+        and d.attempts = ${claim.attempt}::int and d.status = 'pending' and d.locked_until > now()
+      returning d.id, d.webhook_id, d.locked_until
+    )
+    update ${webhooks} w set lanes = w.lanes || jsonb_build_object(renewed.id::text, renewed.locked_until)
+    from renewed where w.id = renewed.webhook_id
+    returning renewed.id::text as id`);
+  return result.rows.length === 1;
+}
