@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { revokeApiKey } from '../src/admin/api-keys.ts';
 import { postWebhook, readSuccess, throughWorker, validBody, webhookRequest } from './support/api.ts';
 import { withDatabase } from './support/database.ts';
+import { consumeBatch, unqueuedDelivery, webhookWithReceiver } from './support/deliveries.ts';
 import { setFault, throughFaultyEndpoint } from './support/faults.ts';
 import { createTestAccount, createTestKey } from './support/fixtures.ts';
 
@@ -131,5 +132,26 @@ describe('request logs', () => {
     for (const secret of secrets) expect(output, `log output contains ${secret.slice(0, 8)}…`).not.toContain(secret);
     // The account and key ids do appear: the log is useful without being dangerous.
     expect(output).toContain(account.accountId);
+  });
+});
+
+describe('delivery logs', () => {
+  it('a line per consumer batch counting its successes, and one per attempt that did not plainly succeed', async () => {
+    const fine = await createTestAccount();
+    const failing = await createTestAccount();
+    await webhookWithReceiver(fine.token);
+    await webhookWithReceiver(failing.token, {}, [{ status: 500 }]);
+    const messages = [
+      { deliveryId: (await unqueuedDelivery(fine.accountId)).deliveryId, series: 1 },
+      { deliveryId: (await unqueuedDelivery(failing.accountId)).deliveryId, series: 1 },
+    ];
+    await consumeBatch('webhook-deliveries', messages);
+    const entries = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(entries.filter((entry) => entry.message === 'delivery batch')).toEqual([
+      expect.objectContaining({ level: 'info', queue: 'main', messages: 2, succeeded: 1 }),
+    ]);
+    expect(entries.filter((entry) => entry.message === 'delivery attempt')).toEqual([
+      expect.objectContaining({ deliveryId: messages[1]?.deliveryId, success: false, httpStatus: 500, attempt: 1 }),
+    ]);
   });
 });

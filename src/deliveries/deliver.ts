@@ -56,6 +56,8 @@ interface Context {
   recordSuccess: (success: PlainSuccess) => Promise<boolean>;
   /** Tracks a record still under way: the invocation ends once every one is done. */
   settling: (record: Promise<void>) => void;
+  /** What the batch's log line counts. */
+  tally: { succeeded: number };
   env: Env;
 }
 
@@ -196,18 +198,25 @@ function retryAfterFault(message: Message<unknown>, deliveryId: string, error: u
 async function settle(context: Context, message: Message<unknown>, claim: ClaimedAttempt, sent: Sent): Promise<void> {
   try {
     const { retryIn, pending } = await record(context, context.db(claim.deliveryId), claim, sent);
-    logInfo('delivery attempt', {
-      deliveryId: claim.deliveryId,
-      webhookId: claim.webhookId,
-      accountId: claim.accountId,
-      attempt: claim.attempt,
-      probe: claim.probe || undefined,
-      success: sent.outcome.success,
-      httpStatus: sent.outcome.httpStatus,
-      failure: sent.outcome.failure,
-      durationMs: sent.outcome.durationMs,
-      retryInSeconds: retryIn,
-    });
+    // A plain success is counted in the batch's line (consumeDeliveries), not logged alone: the delivery
+    // log keeps every attempt, and a line per success cost about 0.4 of the 2.8 ms of Worker CPU per
+    // delivery in the bench. Failures, probes and retries keep their line.
+    if (sent.outcome.success && !claim.probe) {
+      context.tally.succeeded++;
+    } else {
+      logInfo('delivery attempt', {
+        deliveryId: claim.deliveryId,
+        webhookId: claim.webhookId,
+        accountId: claim.accountId,
+        attempt: claim.attempt,
+        probe: claim.probe || undefined,
+        success: sent.outcome.success,
+        httpStatus: sent.outcome.httpStatus,
+        failure: sent.outcome.failure,
+        durationMs: sent.outcome.durationMs,
+        retryInSeconds: retryIn,
+      });
+    }
     // Cancelled or sent again as a new series meanwhile: this message has nothing left to carry.
     if (retryIn === undefined || !pending) message.ack();
     else message.retry({ delaySeconds: queueDelay(retryIn) });
@@ -311,6 +320,7 @@ async function claimGroup(
 }
 
 export async function consumeDeliveries(batch: MessageBatch<unknown>, env: Env, queue: DeliveryQueue): Promise<void> {
+  const started = Date.now();
   const config = readConfig(env).delivery;
   const circuit: CircuitSettings = {
     coolDownSeconds: config.circuitCoolDownSeconds,
@@ -342,6 +352,7 @@ export async function consumeDeliveries(batch: MessageBatch<unknown>, env: Env, 
         return successes.map(() => false);
       }
     }),
+    tally: { succeeded: 0 },
     settling: (record) => {
       unsettled.add(record);
       void record.finally(() => unsettled.delete(record));
@@ -378,4 +389,10 @@ export async function consumeDeliveries(batch: MessageBatch<unknown>, env: Env, 
   };
   await Promise.all(Array.from({ length: Math.min(MAX_IN_FLIGHT, waiting.length) }, lane));
   await Promise.all(unsettled);
+  logInfo('delivery batch', {
+    queue,
+    messages: batch.messages.length,
+    succeeded: context.tally.succeeded,
+    durationMs: Date.now() - started,
+  });
 }
