@@ -298,57 +298,51 @@ describe('a batch of deliveries', () => {
 });
 
 describe('claims made ahead on the main queue', () => {
-  /** Six messages to two webhooks whose receivers answer after `delayMs` (all six lanes), then one to `last`. */
-  async function lanesHeldThenOne(delayMs: number, last: string) {
+  it('one that waited for a lane past FRESH_CLAIM_MS is renewed first: sent once if it still holds, not at all if its webhook was deactivated meanwhile', async () => {
+    // Six messages to two webhooks whose receivers answer only after FRESH_CLAIM_MS hold all six lanes
+    // (three each); the messages of two more webhooks, claimed with theirs, wait for a lane until then.
     const messages = [];
     for (let webhooks = 0; webhooks < 2; webhooks++) {
       const account = await createTestAccount();
-      await webhookWithReceiver(account.token, {}, [{ status: 200, delayMs }]);
+      await webhookWithReceiver(account.token, {}, [{ status: 200, delayMs: FRESH_CLAIM_MS + 1500 }]);
       for (let count = 0; count < MAX_LANES_PER_WEBHOOK; count++) {
         messages.push({ deliveryId: (await unqueuedDelivery(account.accountId)).deliveryId, series: 1 });
       }
     }
-    messages.push({ deliveryId: (await unqueuedDelivery(last)).deliveryId, series: 1 });
-    expect(messages).toHaveLength(MAX_IN_FLIGHT + 1);
-    return messages;
-  }
+    const kept = await createTestAccount();
+    const keptHook = await webhookWithReceiver(kept.token);
+    messages.push({ deliveryId: (await unqueuedDelivery(kept.accountId)).deliveryId, series: 1 });
+    const dropped = await createTestAccount();
+    const droppedHook = await webhookWithReceiver(dropped.token);
+    messages.push({ deliveryId: (await unqueuedDelivery(dropped.accountId)).deliveryId, series: 1 });
 
-  it('one that waited for a lane past FRESH_CLAIM_MS is renewed before it is sent: a webhook deactivated meanwhile gets nothing', async () => {
-    const account = await createTestAccount();
-    const { webhook, endpoint } = await webhookWithReceiver(account.token);
-    const messages = await lanesHeldThenOne(FRESH_CLAIM_MS + 1500, account.accountId);
-    // The seventh message is claimed with the others (a send: its webhook is active), then waits for a lane.
     const batch = consumeBatch('webhook-deliveries', messages);
     await pause(1000);
-    expect((await deactivate(account.token, webhook.id)).status).toBe(200);
+    expect((await deactivate(dropped.token, droppedHook.webhook.id)).status).toBe(200);
     const results = await batch;
-    expect(results.slice(0, MAX_IN_FLIGHT).every((result) => result.acked)).toBe(true);
-    // Its lease could not be renewed (the delivery is cancelled): not sent; its message comes back to find so.
-    expect(results[MAX_IN_FLIGHT]).toEqual({ acked: false, retriedWith: { delaySeconds: 1 } });
-    expect(await received(endpoint.id)).toEqual([]);
-    expect(await deliveriesOf({ webhookId: webhook.id })).toEqual([expect.objectContaining({ status: 'cancelled' })]);
-    expect(await consumeOne('webhook-deliveries', messages[MAX_IN_FLIGHT])).toEqual({
-      acked: true,
-      retriedWith: undefined,
-    });
-  }, 30_000);
-
-  it('one that waited for a lane past FRESH_CLAIM_MS and still holds is sent, once, its lane given back', async () => {
-    const account = await createTestAccount();
-    const { webhook, endpoint } = await webhookWithReceiver(account.token);
-    const results = await consumeBatch(
-      'webhook-deliveries',
-      await lanesHeldThenOne(FRESH_CLAIM_MS + 1500, account.accountId),
-    );
-    expect(results.every((result) => result.acked)).toBe(true);
-    expect(await received(endpoint.id)).toHaveLength(1);
-    expect(await deliveriesOf({ webhookId: webhook.id })).toEqual([
+    expect(results.slice(0, MAX_IN_FLIGHT + 1).every((result) => result.acked)).toBe(true);
+    // Still holding: renewed and sent, once; its lane given back by the record.
+    expect(await received(keptHook.endpoint.id)).toHaveLength(1);
+    expect(await deliveriesOf({ webhookId: keptHook.webhook.id })).toEqual([
       expect.objectContaining({ status: 'succeeded', attempts: 1 }),
     ]);
     const lanes = await withDatabase((db) =>
-      db.execute<{ lanes: string }>(sql`select lanes::text as lanes from webhooks where id = ${webhook.id}::uuid`),
+      db.execute<{ lanes: string }>(
+        sql`select lanes::text as lanes from webhooks where id = ${keptHook.webhook.id}::uuid`,
+      ),
     );
     expect(lanes.rows[0]?.lanes).toBe('{}');
+    // Cancelled while it waited: its lease could not be renewed, so it was not sent, and its message,
+    // back a second later, finds it cancelled.
+    expect(results[MAX_IN_FLIGHT + 1]).toEqual({ acked: false, retriedWith: { delaySeconds: 1 } });
+    expect(await received(droppedHook.endpoint.id)).toEqual([]);
+    expect(await deliveriesOf({ webhookId: droppedHook.webhook.id })).toEqual([
+      expect.objectContaining({ status: 'cancelled' }),
+    ]);
+    expect(await consumeOne('webhook-deliveries', messages[MAX_IN_FLIGHT + 1])).toEqual({
+      acked: true,
+      retriedWith: undefined,
+    });
   }, 30_000);
 });
 
