@@ -5,7 +5,7 @@ import { createExecutionContext, createScheduledController, waitOnExecutionConte
 import { env } from 'cloudflare:workers';
 import { sql } from 'drizzle-orm';
 import { describe, expect, inject, it } from 'vitest';
-import { FRESH_CLAIM_MS, MAX_IN_FLIGHT } from '../src/deliveries/deliver.ts';
+import { FRESH_CLAIM_MS, MAX_IN_FLIGHT, SENDING_LANES } from '../src/deliveries/deliver.ts';
 import { parseRetryAfter, retryDelaySeconds } from '../src/deliveries/retry-schedule.ts';
 import { MAX_LANES_PER_WEBHOOK } from '../src/deliveries/store/claims.ts';
 import worker from '../src/index.ts';
@@ -244,7 +244,7 @@ describe('locks: a webhook before its deliveries, in every statement that takes 
 });
 
 describe('a batch of deliveries', () => {
-  it(`is sent ${MAX_IN_FLIGHT} at a time at most (the Workers limit on connections awaiting headers), every one`, async () => {
+  it(`is sent ${SENDING_LANES} at a time at most (the Workers limit on connections awaiting headers, one kept for the database), every one`, async () => {
     // Two webhooks (each may have MAX_LANES_PER_WEBHOOK in flight) of two accounts, on one endpoint.
     const endpoint = await receiverEndpoint([], [{ status: 200, delayMs: 1000 }]);
     const accounts = [await createTestAccount(), await createTestAccount()];
@@ -263,11 +263,12 @@ describe('a batch of deliveries', () => {
       messages.push({ deliveryId: (await unqueuedDelivery(account?.accountId ?? '')).deliveryId, series: 1 });
     }
     const results = await consumeBatch('webhook-deliveries', messages);
-    expect(MAX_IN_FLIGHT).toBe(2 * MAX_LANES_PER_WEBHOOK);
-    expect(await mostInFlight(endpoint.id)).toBe(MAX_IN_FLIGHT);
+    expect(SENDING_LANES).toBe(MAX_IN_FLIGHT - 1);
+    expect(SENDING_LANES).toBeLessThanOrEqual(2 * MAX_LANES_PER_WEBHOOK);
+    expect(await mostInFlight(endpoint.id)).toBe(SENDING_LANES);
     // What found its webhook's lanes taken came back a second later: every one is sent in the end.
     const sent = results.filter((result) => result.acked).length;
-    expect(sent).toBeGreaterThanOrEqual(MAX_IN_FLIGHT);
+    expect(sent).toBeGreaterThanOrEqual(SENDING_LANES);
     expect(results.filter((result) => !result.acked).map((result) => result.retriedWith)).toEqual(
       Array.from({ length: 10 - sent }, () => ({ delaySeconds: 1 })),
     );
@@ -298,14 +299,14 @@ describe('a batch of deliveries', () => {
 });
 
 describe('claims made ahead on the main queue', () => {
-  it('one that waited for a lane past FRESH_CLAIM_MS is renewed first: sent once if it still holds, not at all if its webhook was deactivated meanwhile', async () => {
-    // Six messages to two webhooks whose receivers answer only after FRESH_CLAIM_MS hold all six lanes
-    // (three each); the messages of two more webhooks, claimed with theirs, wait for a lane until then.
+  it('one that waited for a lane past FRESH_CLAIM_MS is renewed first: sent once if it still holds; not sent if its webhook was deactivated or given a new URL meanwhile', async () => {
+    // Messages to two webhooks whose receivers answer only after FRESH_CLAIM_MS hold every sending lane;
+    // the messages of two more webhooks, claimed with theirs, wait for a lane until then.
     const messages = [];
-    for (let webhooks = 0; webhooks < 2; webhooks++) {
+    for (const lanes of [MAX_LANES_PER_WEBHOOK, SENDING_LANES - MAX_LANES_PER_WEBHOOK]) {
       const account = await createTestAccount();
       await webhookWithReceiver(account.token, {}, [{ status: 200, delayMs: FRESH_CLAIM_MS + 1500 }]);
-      for (let count = 0; count < MAX_LANES_PER_WEBHOOK; count++) {
+      for (let count = 0; count < lanes; count++) {
         messages.push({ deliveryId: (await unqueuedDelivery(account.accountId)).deliveryId, series: 1 });
       }
     }
@@ -315,12 +316,23 @@ describe('claims made ahead on the main queue', () => {
     const dropped = await createTestAccount();
     const droppedHook = await webhookWithReceiver(dropped.token);
     messages.push({ deliveryId: (await unqueuedDelivery(dropped.accountId)).deliveryId, series: 1 });
+    const moved = await createTestAccount();
+    const movedHook = await webhookWithReceiver(moved.token);
+    messages.push({ deliveryId: (await unqueuedDelivery(moved.accountId)).deliveryId, series: 1 });
+    const newEndpoint = await receiverEndpoint();
 
     const batch = consumeBatch('webhook-deliveries', messages);
-    await pause(1000);
+    await pause(500);
     expect((await deactivate(dropped.token, droppedHook.webhook.id)).status).toBe(200);
+    const patched = await throughWorker(
+      webhookRequest(
+        { url: newEndpoint.url },
+        { token: moved.token, method: 'PATCH', path: `/webhooks/${movedHook.webhook.id}` },
+      ),
+    );
+    expect(patched.status).toBe(200);
     const results = await batch;
-    expect(results.slice(0, MAX_IN_FLIGHT + 1).every((result) => result.acked)).toBe(true);
+    expect(results.slice(0, SENDING_LANES + 1).every((result) => result.acked)).toBe(true);
     // Still holding: renewed and sent, once; its lane given back by the record.
     expect(await received(keptHook.endpoint.id)).toHaveLength(1);
     expect(await deliveriesOf({ webhookId: keptHook.webhook.id })).toEqual([
@@ -334,15 +346,27 @@ describe('claims made ahead on the main queue', () => {
     expect(lanes.rows[0]?.lanes).toBe('{}');
     // Cancelled while it waited: its lease could not be renewed, so it was not sent, and its message,
     // back a second later, finds it cancelled.
-    expect(results[MAX_IN_FLIGHT + 1]).toEqual({ acked: false, retriedWith: { delaySeconds: 1 } });
+    expect(results[SENDING_LANES + 1]).toEqual({ acked: false, retriedWith: { delaySeconds: 1 } });
     expect(await received(droppedHook.endpoint.id)).toEqual([]);
     expect(await deliveriesOf({ webhookId: droppedHook.webhook.id })).toEqual([
       expect.objectContaining({ status: 'cancelled' }),
     ]);
-    expect(await consumeOne('webhook-deliveries', messages[MAX_IN_FLIGHT + 1])).toEqual({
+    expect(await consumeOne('webhook-deliveries', messages[SENDING_LANES + 1])).toEqual({
       acked: true,
       retriedWith: undefined,
     });
+    // Its URL changed while it waited: not sent to the old one; claimed afresh, it goes to the new one.
+    expect(results[SENDING_LANES + 2]).toEqual({ acked: false, retriedWith: { delaySeconds: 1 } });
+    expect(await received(movedHook.endpoint.id)).toEqual([]);
+    expect(await consumeOne('webhook-deliveries', messages[SENDING_LANES + 2])).toEqual({
+      acked: true,
+      retriedWith: undefined,
+    });
+    expect(await received(newEndpoint.id)).toHaveLength(1);
+    // The claim undone gave back the attempt it had counted: the one sent is attempt 1.
+    expect(await deliveriesOf({ webhookId: movedHook.webhook.id })).toEqual([
+      expect.objectContaining({ status: 'succeeded', attempts: 1 }),
+    ]);
   }, 30_000);
 });
 

@@ -39,6 +39,14 @@ const PERMANENT_FAILURES: ReadonlySet<FailureKind> = new Set(['gone', 'target', 
 
 /** Subrequests an invocation may have awaiting response headers at once (the Workers limit). */
 export const MAX_IN_FLIGHT = 6;
+/**
+ * Deliveries an invocation sends at once: one connection fewer than the limit, kept for the database
+ * and the queues. A statement (a claim made ahead, a record) then never waits behind the sends for a
+ * connection (past the limit the runtime queues a subrequest, and its own timeout runs meanwhile): six
+ * hanging receivers would otherwise hold up a record long enough to fail it, and the message, sent back,
+ * would send a delivery that had succeeded again.
+ */
+export const SENDING_LANES = MAX_IN_FLIGHT - 1;
 
 interface Context {
   /** The database for one delivery: named after it, so the local SQL endpoint can count its statements. */
@@ -232,12 +240,13 @@ type Decided =
   | { message: Message<unknown>; body: DeliveryMessage; error: unknown };
 
 /**
- * A claim made ahead (consumeDeliveries) that waited longer than this for a lane has its lease renewed
- * before it is sent: the lease (the webhook's timeout and 30 s of margin, from the claim) must outlast
- * the attempt it covers, and its webhook lane must say when the attempt began (the slow lane's "in
- * flight for 5 s" reads it). One statement, and only when every lane was held that long.
+ * A claim made ahead (consumeDeliveries) that waited longer than this for a lane is checked and renewed
+ * before it is sent (claims.ts renewLease): its lease (the webhook's timeout and 30 s of margin, from the
+ * claim) must outlast the attempt it covers, its webhook lane must say when the attempt began (the slow
+ * lane's "in flight for 5 s" reads it), and what changed meanwhile (a deactivation, an open circuit, a
+ * new URL, secret or headers) must stop it. One statement, and only when every lane was held that long.
  */
-export const FRESH_CLAIM_MS = 5_000;
+export const FRESH_CLAIM_MS = 1_000;
 
 /** Claims a delivery message's delivery (other messages are left to `act`). Never throws. */
 async function decide(context: Context, message: Message<unknown>): Promise<Decided> {
@@ -289,10 +298,14 @@ async function act(context: Context, decided: Decided): Promise<void> {
       message.ack();
       return;
     }
-    if (Date.now() - decided.claimedAt > FRESH_CLAIM_MS && !(await renewLease(context.db(deliveryId), claim.attempt))) {
-      // Claimed ahead, then every lane stayed busy, and meanwhile the claim stopped holding (the delivery
-      // was cancelled, deleted or settled, or its lease ran out): not sent. Back in a second, the message
-      // is claimed afresh, and the claim says what is left to do.
+    if (
+      Date.now() - decided.claimedAt > FRESH_CLAIM_MS &&
+      (await renewLease(context.db(deliveryId), claim.attempt)) !== 'renewed'
+    ) {
+      // Claimed ahead, then every lane stayed busy, and meanwhile the claim stopped holding, or was
+      // undone because its webhook changed (renewLease): not sent. Back in a second, the message is
+      // claimed afresh, and the claim says what is left to do. (A lease that ran out, after a wait of
+      // the timeout and 30 s, leaves a gap in the attempt numbers: its claim counted one never made.)
       message.retry({ delaySeconds: 1 });
       return;
     }
@@ -359,14 +372,16 @@ export async function consumeDeliveries(batch: MessageBatch<unknown>, env: Env, 
     },
     env,
   };
-  // At most MAX_IN_FLIGHT deliveries at a time: each lane takes the next message once its receiver has
+  // SENDING_LANES deliveries at a time at most: each lane takes its next message once its receiver has
   // answered, while the record of that answer goes on (with the other lanes' records of the moment, one
-  // statement). The records under way are bounded as well (each failure's is a statement of its own, and
-  // a connection while it runs); a webhook's lane stays taken until its record, so its in-flight cap
-  // counts the records too. On the main queue the claims are made ahead, up to one per lane, while the
-  // lanes send: a lane's turn there is its send alone. Not on the slow and paced queues, where lanes
-  // wait (for hangs, for rate-limit slots) and a claim made ahead would wait with them.
-  const claimsAhead = queue === 'main' ? MAX_IN_FLIGHT : 0;
+  // statement), over the connection kept for the database; at most a batch's messages (10) are recorded
+  // at once. A webhook's lane stays taken until its record, so its in-flight cap counts the records too.
+  // On the main queue the claims are made ahead, up to one per lane, while the lanes send: a lane's turn
+  // there is its send alone. Not on the slow and paced queues, where lanes wait (for hangs, for rate-limit
+  // slots) and a claim made ahead would wait with them. A claim made ahead takes its webhook's lane from
+  // the moment it is made, so while every lane is held it counts as in flight (for the cap, and towards
+  // the slow lane's 5 s) until it is sent: at most SENDING_LANES such claims an invocation.
+  const claimsAhead = queue === 'main' ? SENDING_LANES : 0;
   const waiting = [...batch.messages];
   const decided: Promise<Decided>[] = [];
   const claimAhead = (count: number) => {
@@ -384,10 +399,9 @@ export async function consumeDeliveries(batch: MessageBatch<unknown>, env: Env, 
       const current = await next;
       claimAhead(claimsAhead);
       await act(context, current);
-      while (unsettled.size >= MAX_IN_FLIGHT) await Promise.race(unsettled);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(MAX_IN_FLIGHT, waiting.length) }, lane));
+  await Promise.all(Array.from({ length: Math.min(SENDING_LANES, waiting.length) }, lane));
   await Promise.all(unsettled);
   logInfo('delivery batch', {
     queue,

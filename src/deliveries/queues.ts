@@ -29,8 +29,10 @@ export function deliveryQueue(env: Env, queue: DeliveryQueue): Queue<DeliveryMes
 /**
  * A webhook that has never answered a delivery with a 2xx (test pings do not count): the fan-out puts its
  * deliveries on the slow lane until it has (a slow 2xx keeps it there for SLOW_LANE_FOR). So a new webhook
- * pointed at an endpoint that hangs (one created for the purpose, say) never holds a main-queue batch:
- * only a webhook that has shown it answers can, and then until its first timeout moves it out.
+ * pointed at an endpoint that hangs (one created for the purpose, say) never holds a main-queue batch
+ * with its events: only a webhook that has shown it answers can, and then until its first timeout moves
+ * it out. Not applied by the claim (a message already on the main queue is sent there): redeliver,
+ * recover and the minute sweep put theirs on the main queue, and each is limited.
  */
 export const UNPROVEN = sql`w.last_success_at is null`;
 

@@ -85,8 +85,8 @@ const LEASE_MARGIN_MS = 30_000;
 /** A message this close to its delivery's next attempt is not early. */
 const EARLY_TOLERANCE = sql`interval '2 seconds'`;
 /**
- * Attempts one webhook may have in flight at once, across the service: half of one consumer
- * invocation's lanes (deliver.ts MAX_IN_FLIGHT), so a hanging or slow endpoint never holds them all.
+ * Attempts one webhook may have in flight at once, across the service: 3 of one consumer invocation's
+ * 5 sending lanes (deliver.ts SENDING_LANES), so a hanging or slow endpoint never holds them all.
  * Counted from the webhook's `lanes` (delivery id → lease end) under its row lock: a crashed attempt's
  * lane frees itself when its lease ends.
  */
@@ -344,26 +344,45 @@ function claimOf(deliveryId: string, row: ClaimRow): Claim {
   }
 }
 
+/** What became of a claim that waited for a lane (renewLease). */
+export type Renewal = 'renewed' | 'released' | 'lapsed';
+
 /**
  * Renews the lease of a claim that waited for a lane (deliver.ts: claims made ahead), as if it had been
- * made now: the delivery's and its webhook lane's. False when the claim no longer holds: the delivery was
- * cancelled, deleted or settled meanwhile (a webhook deactivated while it waited), or is another
- * attempt's. Then it must not be sent. Locks the webhook first, as every statement that takes both does.
+ * made now: the delivery's and its webhook lane's ('renewed': send it). When what it was made from has
+ * changed meanwhile (its webhook's circuit opened, but for the probe that opened it anew; its URL,
+ * signing secret or headers changed), the claim is undone instead: the lease and the lane given back, the
+ * attempt it counted taken back ('released': not sent; a claim made afresh decides). 'lapsed': the claim
+ * no longer holds (the delivery was cancelled, deleted or settled, or its lease ran out). Locks the
+ * webhook first, as every statement that takes both does.
  */
-export async function renewLease(db: Database, claim: ClaimedAttempt): Promise<boolean> {
-  const result = await db.execute<{ id: string }>(sql`
+export async function renewLease(db: Database, claim: ClaimedAttempt): Promise<Renewal> {
+  const result = await retryingConflicts(() =>
+    db.execute<{ unchanged: boolean }>(sql`
     with webhook as materialized (
-      select w.id, w.timeout_ms from ${webhooks} w where w.id = ${claim.webhookId}::uuid for no key update
+      select w.id, (w.url = ${claim.url} and w.signing_secret_sealed = ${claim.signingSecretSealed}
+          and w.headers_sealed is not distinct from ${claim.headers.headersSealed}
+          and w.header_values_sealed is not distinct from ${claim.headers.headerValuesSealed}
+          and (w.circuit_opened_at is null or ${claim.probe})) as unchanged
+      from ${webhooks} w where w.id = ${claim.webhookId}::uuid
+      for no key update
     ), renewed as (
-      update ${deliveries} d
-      set locked_until = now() + (webhook.timeout_ms + ${LEASE_MARGIN_MS}::int) * interval '1 millisecond'
+      update ${deliveries} d set
+        locked_until = case when webhook.unchanged
+          then now() + (${claim.timeoutMs}::int + ${LEASE_MARGIN_MS}::int) * interval '1 millisecond' end,
+        attempts = d.attempts - case when webhook.unchanged then 0 else 1 end,
+        series_attempts = d.series_attempts - case when webhook.unchanged then 0 else 1 end
       from webhook
       where d.id = ${claim.deliveryId}::uuid and d.webhook_id = webhook.id and d.series = ${claim.series}::int
         and d.attempts = ${claim.attempt}::int and d.status = 'pending' and d.locked_until > now()
-      returning d.id, d.webhook_id, d.locked_until
+      returning d.id, d.webhook_id, d.locked_until, webhook.unchanged
     )
-    update ${webhooks} w set lanes = w.lanes || jsonb_build_object(renewed.id::text, renewed.locked_until)
+    update ${webhooks} w set lanes = case when renewed.unchanged
+        then w.lanes || jsonb_build_object(renewed.id::text, renewed.locked_until)
+        else w.lanes - renewed.id::text end
     from renewed where w.id = renewed.webhook_id
-    returning renewed.id::text as id`);
-  return result.rows.length === 1;
+    returning renewed.unchanged`),
+  );
+  const row = result.rows[0];
+  return row === undefined ? 'lapsed' : row.unchanged ? 'renewed' : 'released';
 }
