@@ -15,6 +15,7 @@ import { sealHeaders } from '../src/webhooks/secrets.ts';
 import { throughWorker, webhookRequest } from './support/api.ts';
 import { holdRowLock, holdWebhookRow, withDatabase } from './support/database.ts';
 import {
+  backdateCircuit,
   consumeBatch,
   consumeOne,
   deactivate,
@@ -320,6 +321,12 @@ describe('claims made ahead on the main queue', () => {
     const movedHook = await webhookWithReceiver(moved.token);
     messages.push({ deliveryId: (await unqueuedDelivery(moved.accountId)).deliveryId, series: 1 });
     const newEndpoint = await receiverEndpoint();
+    // Its circuit open and past its cool-down: this message's claim is the probe.
+    const probed = await createTestAccount();
+    const probedHook = await webhookWithReceiver(probed.token);
+    messages.push({ deliveryId: (await unqueuedDelivery(probed.accountId)).deliveryId, series: 1 });
+    await backdateCircuit(probedHook.webhook.id);
+    const probedEndpoint = await receiverEndpoint();
 
     const batch = consumeBatch('webhook-deliveries', messages);
     await pause(500);
@@ -331,6 +338,13 @@ describe('claims made ahead on the main queue', () => {
       ),
     );
     expect(patched.status).toBe(200);
+    const probedPatch = await throughWorker(
+      webhookRequest(
+        { url: probedEndpoint.url },
+        { token: probed.token, method: 'PATCH', path: `/webhooks/${probedHook.webhook.id}` },
+      ),
+    );
+    expect(probedPatch.status).toBe(200);
     const results = await batch;
     expect(results.slice(0, SENDING_LANES + 1).every((result) => result.acked)).toBe(true);
     // Still holding: renewed and sent, once; its lane given back by the record.
@@ -365,6 +379,18 @@ describe('claims made ahead on the main queue', () => {
     expect(await received(newEndpoint.id)).toHaveLength(1);
     // The claim undone gave back the attempt it had counted: the one sent is attempt 1.
     expect(await deliveriesOf({ webhookId: movedHook.webhook.id })).toEqual([
+      expect.objectContaining({ status: 'succeeded', attempts: 1 }),
+    ]);
+    // A probe undone gives back its reopening of the circuit too: claimed afresh, it is the probe again,
+    // sent to the new URL (not skipped for a cool-down that its unsent claim began).
+    expect(results[SENDING_LANES + 3]).toEqual({ acked: false, retriedWith: { delaySeconds: 1 } });
+    expect(await received(probedHook.endpoint.id)).toEqual([]);
+    expect(await consumeOne('webhook-deliveries', messages[SENDING_LANES + 3])).toEqual({
+      acked: true,
+      retriedWith: undefined,
+    });
+    expect(await received(probedEndpoint.id)).toHaveLength(1);
+    expect(await deliveriesOf({ webhookId: probedHook.webhook.id })).toEqual([
       expect.objectContaining({ status: 'succeeded', attempts: 1 }),
     ]);
   }, 30_000);

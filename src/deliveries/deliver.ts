@@ -300,7 +300,7 @@ async function act(context: Context, decided: Decided): Promise<void> {
     }
     if (
       Date.now() - decided.claimedAt > FRESH_CLAIM_MS &&
-      (await renewLease(context.db(deliveryId), claim.attempt)) !== 'renewed'
+      (await renewLease(context.db(deliveryId), claim.attempt, context.circuit.coolDownSeconds)) !== 'renewed'
     ) {
       // Claimed ahead, then every lane stayed busy, and meanwhile the claim stopped holding, or was
       // undone because its webhook changed (renewLease): not sent. Back in a second, the message is

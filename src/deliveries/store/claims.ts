@@ -352,11 +352,12 @@ export type Renewal = 'renewed' | 'released' | 'lapsed';
  * made now: the delivery's and its webhook lane's ('renewed': send it). When what it was made from has
  * changed meanwhile (its webhook's circuit opened, but for the probe that opened it anew; its URL,
  * signing secret or headers changed), the claim is undone instead: the lease and the lane given back, the
- * attempt it counted taken back ('released': not sent; a claim made afresh decides). 'lapsed': the claim
- * no longer holds (the delivery was cancelled, deleted or settled, or its lease ran out). Locks the
- * webhook first, as every statement that takes both does.
+ * attempt it counted taken back, and a probe's reopening of the circuit too, so that a claim made afresh
+ * may probe at once ('released': not sent; that claim decides). 'lapsed': the claim no longer holds (the
+ * delivery was cancelled, deleted or settled, or its lease ran out). Locks the webhook first, as every
+ * statement that takes both does.
  */
-export async function renewLease(db: Database, claim: ClaimedAttempt): Promise<Renewal> {
+export async function renewLease(db: Database, claim: ClaimedAttempt, coolDownSeconds: number): Promise<Renewal> {
   const result = await retryingConflicts(() =>
     db.execute<{ unchanged: boolean }>(sql`
     with webhook as materialized (
@@ -379,7 +380,12 @@ export async function renewLease(db: Database, claim: ClaimedAttempt): Promise<R
     )
     update ${webhooks} w set lanes = case when renewed.unchanged
         then w.lanes || jsonb_build_object(renewed.id::text, renewed.locked_until)
-        else w.lanes - renewed.id::text end
+        else w.lanes - renewed.id::text end,
+      -- The probe's claim reopened the circuit (its cool-down from then); released, it was never sent.
+      circuit_opened_at = case when not renewed.unchanged and ${claim.probe}
+        then least(w.circuit_opened_at, now() - ${coolDownSeconds}::int * interval '1 second')
+        else w.circuit_opened_at end,
+      revision = w.revision + case when not renewed.unchanged and ${claim.probe} then 1 else 0 end
     from renewed where w.id = renewed.webhook_id
     returning renewed.unchanged`),
   );
