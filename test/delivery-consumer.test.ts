@@ -300,10 +300,28 @@ describe('a batch of deliveries', () => {
 });
 
 describe('claims made ahead on the main queue', () => {
+  /** A webhook of an account of its own, and one message for a delivery of it. */
+  async function webhookWithMessage(responses: Parameters<typeof webhookWithReceiver>[2] = []) {
+    const account = await createTestAccount();
+    const { webhook, endpoint } = await webhookWithReceiver(account.token, {}, responses);
+    const message = { deliveryId: (await unqueuedDelivery(account.accountId)).deliveryId, series: 1 };
+    return { account, webhook, endpoint, message };
+  }
+
+  /** PATCHes the webhook's URL to a new endpoint of the receiver; returns that endpoint. */
+  async function moveTo(token: string, webhookId: string) {
+    const endpoint = await receiverEndpoint();
+    const patched = await throughWorker(
+      webhookRequest({ url: endpoint.url }, { token, method: 'PATCH', path: `/webhooks/${webhookId}` }),
+    );
+    expect(patched.status).toBe(200);
+    return endpoint;
+  }
+
   it('one that waited for a lane past FRESH_CLAIM_MS is renewed first: sent once if it still holds; not sent if its webhook was deactivated or given a new URL meanwhile', async () => {
     // Messages to two webhooks whose receivers answer only after FRESH_CLAIM_MS hold every sending lane;
-    // the messages of two more webhooks, claimed with theirs, wait for a lane until then.
-    const messages = [];
+    // the messages of four more webhooks, claimed with theirs, wait for a lane until then.
+    const messages: { deliveryId: string; series: number }[] = [];
     for (const lanes of [MAX_LANES_PER_WEBHOOK, SENDING_LANES - MAX_LANES_PER_WEBHOOK]) {
       const account = await createTestAccount();
       await webhookWithReceiver(account.token, {}, [{ status: 200, delayMs: FRESH_CLAIM_MS + 1500 }]);
@@ -311,88 +329,58 @@ describe('claims made ahead on the main queue', () => {
         messages.push({ deliveryId: (await unqueuedDelivery(account.accountId)).deliveryId, series: 1 });
       }
     }
-    const kept = await createTestAccount();
-    const keptHook = await webhookWithReceiver(kept.token);
-    messages.push({ deliveryId: (await unqueuedDelivery(kept.accountId)).deliveryId, series: 1 });
-    const dropped = await createTestAccount();
-    const droppedHook = await webhookWithReceiver(dropped.token);
-    messages.push({ deliveryId: (await unqueuedDelivery(dropped.accountId)).deliveryId, series: 1 });
-    const moved = await createTestAccount();
-    const movedHook = await webhookWithReceiver(moved.token);
-    messages.push({ deliveryId: (await unqueuedDelivery(moved.accountId)).deliveryId, series: 1 });
-    const newEndpoint = await receiverEndpoint();
+    const kept = await webhookWithMessage();
+    const dropped = await webhookWithMessage();
+    const moved = await webhookWithMessage();
     // Its circuit open and past its cool-down: this message's claim is the probe.
-    const probed = await createTestAccount();
-    const probedHook = await webhookWithReceiver(probed.token);
-    messages.push({ deliveryId: (await unqueuedDelivery(probed.accountId)).deliveryId, series: 1 });
-    await backdateCircuit(probedHook.webhook.id);
-    const probedEndpoint = await receiverEndpoint();
+    const probed = await webhookWithMessage();
+    await backdateCircuit(probed.webhook.id);
+    messages.push(kept.message, dropped.message, moved.message, probed.message);
 
     const batch = consumeBatch('webhook-deliveries', messages);
     await pause(500);
-    expect((await deactivate(dropped.token, droppedHook.webhook.id)).status).toBe(200);
-    const patched = await throughWorker(
-      webhookRequest(
-        { url: newEndpoint.url },
-        { token: moved.token, method: 'PATCH', path: `/webhooks/${movedHook.webhook.id}` },
-      ),
-    );
-    expect(patched.status).toBe(200);
-    const probedPatch = await throughWorker(
-      webhookRequest(
-        { url: probedEndpoint.url },
-        { token: probed.token, method: 'PATCH', path: `/webhooks/${probedHook.webhook.id}` },
-      ),
-    );
-    expect(probedPatch.status).toBe(200);
+    expect((await deactivate(dropped.account.token, dropped.webhook.id)).status).toBe(200);
+    const movedEndpoint = await moveTo(moved.account.token, moved.webhook.id);
+    const probedEndpoint = await moveTo(probed.account.token, probed.webhook.id);
     const results = await batch;
-    expect(results.slice(0, SENDING_LANES + 1).every((result) => result.acked)).toBe(true);
+    const resultOf = (message: { deliveryId: string }) =>
+      results[messages.findIndex((sent) => sent.deliveryId === message.deliveryId)];
+    expect(results.slice(0, SENDING_LANES).every((result) => result.acked)).toBe(true);
+
     // Still holding: renewed and sent, once; its lane given back by the record.
-    expect(await received(keptHook.endpoint.id)).toHaveLength(1);
-    expect(await deliveriesOf({ webhookId: keptHook.webhook.id })).toEqual([
+    expect(resultOf(kept.message)?.acked).toBe(true);
+    expect(await received(kept.endpoint.id)).toHaveLength(1);
+    expect(await deliveriesOf({ webhookId: kept.webhook.id })).toEqual([
       expect.objectContaining({ status: 'succeeded', attempts: 1 }),
     ]);
     const lanes = await withDatabase((db) =>
-      db.execute<{ lanes: string }>(
-        sql`select lanes::text as lanes from webhooks where id = ${keptHook.webhook.id}::uuid`,
-      ),
+      db.execute<{ lanes: string }>(sql`select lanes::text as lanes from webhooks where id = ${kept.webhook.id}::uuid`),
     );
     expect(lanes.rows[0]?.lanes).toBe('{}');
-    // Cancelled while it waited: its lease could not be renewed, so it was not sent, and its message,
-    // back a second later, finds it cancelled.
-    expect(results[SENDING_LANES + 1]).toEqual({ acked: false, retriedWith: { delaySeconds: 1 } });
-    expect(await received(droppedHook.endpoint.id)).toEqual([]);
-    expect(await deliveriesOf({ webhookId: droppedHook.webhook.id })).toEqual([
+
+    // The others were not sent: each message comes back a second later, to be claimed afresh.
+    for (const notSent of [dropped, moved, probed]) {
+      expect(resultOf(notSent.message)).toEqual({ acked: false, retriedWith: { delaySeconds: 1 } });
+      expect(await received(notSent.endpoint.id)).toEqual([]);
+      expect(await consumeOne('webhook-deliveries', notSent.message)).toEqual({ acked: true, retriedWith: undefined });
+    }
+    // Cancelled while it waited: its lease could not be renewed; claimed afresh, it is found cancelled.
+    expect(await deliveriesOf({ webhookId: dropped.webhook.id })).toEqual([
       expect.objectContaining({ status: 'cancelled' }),
     ]);
-    expect(await consumeOne('webhook-deliveries', messages[SENDING_LANES + 1])).toEqual({
-      acked: true,
-      retriedWith: undefined,
-    });
-    // Its URL changed while it waited: not sent to the old one; claimed afresh, it goes to the new one.
-    expect(results[SENDING_LANES + 2]).toEqual({ acked: false, retriedWith: { delaySeconds: 1 } });
-    expect(await received(movedHook.endpoint.id)).toEqual([]);
-    expect(await consumeOne('webhook-deliveries', messages[SENDING_LANES + 2])).toEqual({
-      acked: true,
-      retriedWith: undefined,
-    });
-    expect(await received(newEndpoint.id)).toHaveLength(1);
-    // The claim undone gave back the attempt it had counted: the one sent is attempt 1.
-    expect(await deliveriesOf({ webhookId: movedHook.webhook.id })).toEqual([
-      expect.objectContaining({ status: 'succeeded', attempts: 1 }),
-    ]);
-    // A probe undone gives back its reopening of the circuit too: claimed afresh, it is the probe again,
-    // sent to the new URL (not skipped for a cool-down that its unsent claim began).
-    expect(results[SENDING_LANES + 3]).toEqual({ acked: false, retriedWith: { delaySeconds: 1 } });
-    expect(await received(probedHook.endpoint.id)).toEqual([]);
-    expect(await consumeOne('webhook-deliveries', messages[SENDING_LANES + 3])).toEqual({
-      acked: true,
-      retriedWith: undefined,
-    });
-    expect(await received(probedEndpoint.id)).toHaveLength(1);
-    expect(await deliveriesOf({ webhookId: probedHook.webhook.id })).toEqual([
-      expect.objectContaining({ status: 'succeeded', attempts: 1 }),
-    ]);
+    // Its URL changed while it waited: claimed afresh, it goes to the new one, and the claim undone gave
+    // back the attempt it had counted: the one sent is attempt 1. A probe undone gives back its reopening
+    // of the circuit too: claimed afresh, it is the probe again (not skipped for a cool-down that its
+    // unsent claim began).
+    for (const [changed, endpoint] of [
+      [moved, movedEndpoint],
+      [probed, probedEndpoint],
+    ] as const) {
+      expect(await received(endpoint.id)).toHaveLength(1);
+      expect(await deliveriesOf({ webhookId: changed.webhook.id })).toEqual([
+        expect.objectContaining({ status: 'succeeded', attempts: 1 }),
+      ]);
+    }
   }, 30_000);
 });
 

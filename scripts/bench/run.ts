@@ -83,6 +83,8 @@ const startupRuns = smoke ? 1 : 9;
 /** The delivery workload: events published, each to this many webhooks. */
 const deliveryEvents = Number(options.events ?? (smoke ? 20 : 300));
 const webhooksPerEvent = Number(options['webhooks-per-event'] ?? 10);
+/** Then events published one at a time, each once the last is delivered: the path's own latency. */
+const idleDeliveryEvents = smoke ? 5 : 30;
 /**
  * The noisy-neighbour workload: each phase publishes this many events a second for `noisySeconds`. The pace
  * is above the rate-limited webhook's limit, so its limit has work to do, and well under what the healthy
@@ -484,7 +486,7 @@ try {
       publishToken,
       account: deliveryAccount,
       events: deliveryEvents,
-      idleEvents: smoke ? 5 : 30,
+      idleEvents: idleDeliveryEvents,
       webhooks: webhooksPerEvent,
       concurrency,
       workerPid: workerd.worker,
@@ -494,7 +496,7 @@ try {
     });
     if (deliveryProfiler) {
       const profile = await deliveryProfiler.stop();
-      const sent = deliveries.deliveries + (smoke ? 5 : 30) * webhooksPerEvent;
+      const sent = deliveries.deliveries + idleDeliveryEvents * webhooksPerEvent;
       mkdirSync(join(projectRoot, 'bench-results'), { recursive: true });
       writeFileSync(join(projectRoot, 'bench-results', 'deliveries.cpuprofile'), JSON.stringify(profile));
       console.log(

@@ -2,8 +2,9 @@
 // statement that decides, under its row locks, whether to send, skip, cancel or leave it), send it,
 // record the attempt, and either ack or hand the message back to the queue with the retry schedule's
 // delay. A lane moves on to its next message as soon as the receiver has answered; the record follows
-// without it. On the main queue the next claims are made while the lanes send. The lanes ready at the same moment share their statements (group commit): one claim for
-// all of them, one record for their plain successes; a failure is recorded on its own.
+// without it. On the main queue the next claims are made while the lanes send. The lanes ready at the
+// same moment share their statements (group commit): one claim for all of them, one record for their
+// plain successes; a failure is recorded on its own.
 // Queues bring a message at least once; the claim makes sure a delivery already succeeded, cancelled
 // or deleted is never sent again, and that two copies of a message never send at once.
 import { readConfig } from '../config.ts';
