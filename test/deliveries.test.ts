@@ -268,9 +268,12 @@ describe('the request a receiver gets', () => {
       companyId: null,
       data: { interviewId: 'i-9', score: 0.82, nested: { ok: true } },
     });
-    expect(await deliveriesOf({ webhookId: webhook.id })).toEqual([
-      expect.objectContaining({ id: delivery.headers['webhook-id'], status: 'succeeded' }),
-    ]);
+    // Recorded once the receiver has answered, so perhaps a moment after it has the request.
+    await eventually(async () =>
+      expect(await deliveriesOf({ webhookId: webhook.id })).toEqual([
+        expect.objectContaining({ id: delivery.headers['webhook-id'], status: 'succeeded' }),
+      ]),
+    );
   });
 
   it('verifies with a large payload of multi-byte characters, however the receiver reads it in', async () => {

@@ -55,10 +55,15 @@ interface Page {
 
 const sendTest = (webhookId: string, token: string) => call('POST', `/webhooks/${webhookId}/test`, { token });
 
-/** Publishes and waits until the receiver has it: deliveries are then created in publishing order. */
+/**
+ * Publishes and waits until the receiver has it and its attempt is recorded (a moment after the
+ * receiver answers): deliveries are then created in publishing order, and show how their one attempt
+ * ended (every webhook here succeeds or fails at once).
+ */
 async function publishAndReceive(accountId: string, endpointId: string, count: number): Promise<string> {
   const eventId = await publish({ accountId });
   await eventually(async () => expect(await received(endpointId)).toHaveLength(count));
+  await eventually(async () => expect((await deliveriesOf({ eventId }))[0]?.status).not.toBe('pending'));
   return eventId;
 }
 
