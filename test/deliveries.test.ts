@@ -9,6 +9,7 @@ import { revokeApiKey } from '../src/admin/api-keys.ts';
 import { expectError, expectValidationIssues, throughWorker, webhookRequest } from './support/api.ts';
 import { holdRowLock, withDatabase } from './support/database.ts';
 import {
+  attemptsRecorded,
   backdateCircuit,
   deactivate,
   deliveriesOf,
@@ -213,8 +214,14 @@ describe('who receives an event (fan-out)', () => {
     await eventually(async () => {
       for (const hook of hooks) expect(await received(hook.endpoint.id)).toHaveLength(1);
     });
-    const statements = await statementsNamed(`webhooks fan-out ${account.accountId}:${eventId}`);
-    expect(statements).toHaveLength(1);
+    // The records land a moment after the receivers answered, and the messages are marked enqueued after
+    // they were sent, beside the deliveries: both may follow the receivers' requests.
+    await attemptsRecorded(eventId);
+    const statements = await eventually(async () => {
+      const named = await statementsNamed(`webhooks fan-out ${account.accountId}:${eventId}`);
+      expect(named).toHaveLength(1);
+      return named;
+    });
     expect(statements[0]).toContain('enqueued_at');
     // Each attempt: a claim and a record, both shared with the lanes ready at the same moment (one
     // statement serves a group): two statements per attempt at most, fewer when they group.

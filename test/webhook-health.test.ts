@@ -13,6 +13,7 @@ import { PURGE_CRON, SWEEP_CRON } from '../src/jobs/scheduled.ts';
 import { expectError, expectValidationIssues, throughWorker, webhookRequest } from './support/api.ts';
 import { withDatabase } from './support/database.ts';
 import {
+  attemptsRecorded,
   backdateCircuit,
   consumeOne,
   deactivate,
@@ -86,12 +87,16 @@ async function failingWebhook(token: string, overrides: Record<string, unknown> 
   return hook;
 }
 
-/** Publishes `count` events one after the other, each once the receiver has it (so attempts do not race). */
+/**
+ * Publishes `count` events one after the other, each once the receiver has it and its attempt is
+ * recorded (so attempts do not race: a probe's record closes the circuit the next claim reads).
+ */
 async function publishAndReceive(accountId: string, endpointId: string, count: number) {
   const before = (await received(endpointId)).length;
   for (let index = 1; index <= count; index++) {
-    await publish({ accountId });
+    const eventId = await publish({ accountId });
     await eventually(async () => expect(await received(endpointId)).toHaveLength(before + index));
+    await attemptsRecorded(eventId);
   }
 }
 

@@ -219,6 +219,15 @@ try {
     'the redelivery at the receiver',
     async () => (await receiverRequests(receiver.origin, endpoint.id)).length >= 2,
   );
+  // Its record lands a moment after the receiver answered: wait for it, or the Disable below could find
+  // the delivery still pending and cancel it, and the log filtered on succeeded would be empty.
+  const [, webhookId, deliveryId] = /#\/webhooks\/([^/]+)\/deliveries\/([^/?]+)/.exec(page.url()) ?? [];
+  await waitFor(
+    'the redelivery recorded as succeeded',
+    async () =>
+      (await call<{ status: string }>('GET', `/webhooks/${webhookId}/deliveries/${deliveryId}`, key)).status ===
+      'succeeded',
+  );
   say('opened the delivery (payload, attempt, response excerpt) and redelivered it: it arrived again');
   await shot(page, '03-delivery');
 

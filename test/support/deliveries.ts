@@ -4,6 +4,7 @@ import { sql } from 'drizzle-orm';
 import { expect, inject, vi } from 'vitest';
 import type { ReceivedDelivery, ScriptedResponse } from '../../scripts/local/webhook-receiver.ts';
 import { fanOut } from '../../src/deliveries/store/events.ts';
+import type { WebhookEvent } from '../../src/events/event-types.ts';
 import worker from '../../src/index.ts';
 import { API_ORIGIN, randomClientAddress, readSuccess, throughWorker, validBody, webhookRequest } from './api.ts';
 import { withDatabase } from './database.ts';
@@ -144,22 +145,70 @@ export async function webhookState(id: string) {
 }
 
 /**
+ * Waits until no delivery of the event has an attempt under way: a claim leases its delivery, and the
+ * attempt's record (which lands a moment after the receiver has answered) clears the lease. Call it
+ * once the receiver has the attempt's request.
+ */
+export async function attemptsRecorded(eventId: string): Promise<void> {
+  await eventually(async () => {
+    const result = await withDatabase((db) =>
+      db.execute<{ leased: number }>(
+        sql`select count(*)::int as leased from deliveries where event_id = ${eventId} and locked_until is not null`,
+      ),
+    );
+    expect(result.rows[0]?.leased).toBe(0);
+  });
+}
+
+/** As if each had answered a delivery with a 2xx: the fan-out no longer puts them on the slow lane for being new. */
+export async function markProven(...webhookIds: string[]): Promise<void> {
+  await withDatabase((db) =>
+    db.execute(sql`update webhooks set last_success_at = now() where id = any(${`{${webhookIds.join(',')}}`}::uuid[])`),
+  );
+}
+
+/**
+ * A queue binding that keeps what is sent to it, instead of handing it to a consumer: `sent` has the
+ * bodies, `sends` each body with the options it was sent with.
+ */
+export function recordingQueue() {
+  const sends: { body: unknown; options: QueueSendOptions | undefined }[] = [];
+  const sent: unknown[] = [];
+  const queue = {
+    send: async (body: unknown, options?: QueueSendOptions) => {
+      sends.push({ body, options });
+      sent.push(body);
+    },
+    sendBatch: async (messages: Iterable<MessageSendRequest>) => {
+      for (const message of messages) {
+        sends.push({ body: message.body, options: { delaySeconds: message.delaySeconds } });
+        sent.push(message.body);
+      }
+    },
+  } as unknown as Queue;
+  return { queue, sent, sends };
+}
+
+/**
  * A delivery created as the fan-out creates it, but not put on the queue: a test hands its message to
  * the consumer itself (consumeOne), so no copy runs in the background.
  */
-export async function unqueuedDelivery(accountId: string): Promise<{ eventId: string; deliveryId: string }> {
+export async function unqueuedDelivery(
+  accountId: string,
+  type: WebhookEvent = 'INTERVIEW_COMPLETED',
+): Promise<{ eventId: string; deliveryId: string }> {
   const eventId = crypto.randomUUID();
   const [pending] = await withDatabase((db) =>
     fanOut(db, {
       id: eventId,
       accountId,
       companyId: null,
-      type: 'INTERVIEW_COMPLETED',
+      type,
       occurredAt: new Date().toISOString(),
       data: '{"candidateId":"c-1"}',
     }),
   );
-  if (!pending) throw new Error('the fan-out created no delivery: no webhook receives INTERVIEW_COMPLETED');
+  if (!pending) throw new Error(`the fan-out created no delivery: no webhook receives ${type}`);
   return { eventId, deliveryId: pending.id };
 }
 
