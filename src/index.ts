@@ -10,14 +10,14 @@ export default {
   fetch: app.fetch,
   scheduled: runScheduledJobs,
   // One consumer per queue (wrangler.toml [[queues.consumers]]).
-  async queue(batch, env) {
+  async queue(batch, env, ctx) {
     switch (batch.queue) {
       case 'webhook-events':
         return consumeEvents(batch, env);
       case 'webhook-deliveries':
       case 'webhook-deliveries-slow':
       case 'webhook-deliveries-paced':
-        return consumeDeliveries(batch, env, DELIVERY_QUEUE_NAMES[batch.queue] ?? 'main');
+        return consumeDeliveries(batch, env, ctx, DELIVERY_QUEUE_NAMES[batch.queue] ?? 'main');
       case 'webhook-events-dead':
         return consumeDeadEvents(batch);
       case 'webhook-deliveries-dead':

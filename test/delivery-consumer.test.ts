@@ -25,6 +25,7 @@ import {
   pause,
   received,
   receiverEndpoint,
+  recordingQueue,
   unqueuedDelivery,
   webhookState,
   webhookWithReceiver,
@@ -410,19 +411,14 @@ describe('a long wait for a busy webhook', () => {
     // it would be marked failed without an attempt. It goes back as a new message instead.
     // A recording binding, not Miniflare's queue: a real new message would go to the shared consumer,
     // whose own busy answers would race this test's assertions.
-    const sent: { body: unknown; options: QueueSendOptions | undefined }[] = [];
-    const recordingQueue = {
-      send: async (body: unknown, options?: QueueSendOptions) => {
-        sent.push({ body, options });
-      },
-    } as unknown as Queue;
+    const main = recordingQueue();
     expect(
       await consumeOne('webhook-deliveries', message, {
         attempts: 95,
-        overrides: { WEBHOOK_DELIVERIES: recordingQueue },
+        overrides: { WEBHOOK_DELIVERIES: main.queue },
       }),
     ).toEqual({ acked: true, retriedWith: undefined });
-    expect(sent).toEqual([{ body: message, options: { delaySeconds: 30 } }]);
+    expect(main.sends).toEqual([{ body: message, options: { delaySeconds: 30 } }]);
     const stored = await deliveriesOf({ webhookId: webhook.id });
     expect(stored.map((delivery) => [delivery.status, delivery.attempts])).toEqual([['pending', 0]]);
     expect(await received(endpoint.id)).toEqual([]);

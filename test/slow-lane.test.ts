@@ -8,6 +8,7 @@ import { createExecutionContext, createScheduledController, waitOnExecutionConte
 import { env } from 'cloudflare:workers';
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
+import { DETACH_AFTER_MS } from '../src/deliveries/deliver.ts';
 import { MAX_LANES_PER_WEBHOOK } from '../src/deliveries/store/claims.ts';
 import worker from '../src/index.ts';
 import { SWEEP_CRON } from '../src/jobs/scheduled.ts';
@@ -16,26 +17,14 @@ import {
   consumeOne,
   deliveriesOf,
   eventually,
+  markProven,
   publish,
   received,
+  recordingQueue,
   unqueuedDelivery,
   webhookWithReceiver,
 } from './support/deliveries.ts';
 import { createTestAccount } from './support/fixtures.ts';
-
-/** A queue binding that keeps what is sent to it, instead of handing it to a consumer. */
-function recordingQueue() {
-  const sent: unknown[] = [];
-  const queue = {
-    send: async (body: unknown) => {
-      sent.push(body);
-    },
-    sendBatch: async (messages: Iterable<MessageSendRequest>) => {
-      for (const message of messages) sent.push(message.body);
-    },
-  } as unknown as Queue;
-  return { queue, sent };
-}
 
 async function slowUntil(webhookId: string): Promise<Date | null> {
   const result = await withDatabase((db) =>
@@ -51,19 +40,16 @@ async function putInSlowLane(webhookId: string): Promise<void> {
   );
 }
 
-/** As if each had answered a delivery with a 2xx: the fan-out no longer puts them on the slow lane for being new. */
-async function markProven(...webhookIds: string[]): Promise<void> {
-  await withDatabase((db) =>
-    db.execute(sql`update webhooks set last_success_at = now() where id = any(${`{${webhookIds.join(',')}}`}::uuid[])`),
-  );
-}
-
 describe('the slow lane', () => {
   it('an attempt that times out puts its webhook there: its next main-queue message moves over, unsent and uncounted', async () => {
     const account = await createTestAccount();
-    // The receiver answers after 1.5 s; the webhook waits 300 ms (timeoutMs is not an API field: set here).
+    // The receiver answers after 1.5 s; the webhook waits 150 ms (timeoutMs is not an API field: set here),
+    // under DETACH_AFTER_MS, so the handler returns with the timeout recorded and the retry handed back.
     const { webhook, endpoint } = await webhookWithReceiver(account.token, {}, [{ status: 200, delayMs: 1500 }]);
-    await withDatabase((db) => db.execute(sql`update webhooks set timeout_ms = 300 where id = ${webhook.id}::uuid`));
+    const timeoutMs = DETACH_AFTER_MS - 100;
+    await withDatabase((db) =>
+      db.execute(sql`update webhooks set timeout_ms = ${timeoutMs}::int where id = ${webhook.id}::uuid`),
+    );
     expect(await slowUntil(webhook.id)).toBeNull();
 
     const first = { deliveryId: (await unqueuedDelivery(account.accountId)).deliveryId, series: 1 };

@@ -7,6 +7,8 @@
 // plain successes; a failure is recorded on its own.
 // Queues bring a message at least once; the claim makes sure a delivery already succeeded, cancelled
 // or deleted is never sent again, and that two copies of a message never send at once.
+// An invocation does not end with its slowest attempt: once only attempts that have waited
+// DETACH_AFTER_MS for their receiver are left, it returns and they finish in the background.
 import { readConfig } from '../config.ts';
 import { createDatabase, type Database } from '../db/client.ts';
 import { groupCommit } from '../lib/group-commit.ts';
@@ -66,7 +68,11 @@ interface Context {
   /** Tracks a record still under way: the invocation ends once every one is done. */
   settling: (record: Promise<void>) => void;
   /** What the batch's log line counts. */
-  tally: { succeeded: number };
+  tally: { succeeded: number; detached: number };
+  /** Races a send against DETACH_AFTER_MS: past it, the send may outlive the invocation. */
+  watchSend: <T>(sending: Promise<T>) => Promise<T>;
+  /** True once the invocation has returned (or is returning) with sends still under way. */
+  detached: boolean;
   env: Env;
 }
 
@@ -196,11 +202,37 @@ async function waitForTurn(
   message.ack();
 }
 
+/**
+ * Hands a message back to come again in `delaySeconds`. Once the invocation has returned (detached),
+ * the queue has taken its batch as done (wrangler.toml: queue_consumer_no_wait_for_wait_until), and a
+ * retry would be lost: the message comes again as a new one instead. Should that send fail, the
+ * delivery's lease runs out and the minute sweep queues it again (jobs/scheduled.ts).
+ */
+async function handBack(context: Context, message: Message<unknown>, body: DeliveryMessage, delaySeconds: number) {
+  if (!context.detached) {
+    message.retry({ delaySeconds });
+    return;
+  }
+  try {
+    await deliveryQueue(context.env, context.queue).send(
+      { deliveryId: body.deliveryId, series: body.series } satisfies DeliveryMessage,
+      { delaySeconds },
+    );
+  } catch (error) {
+    logError('delivery not handed back; the sweep will', { deliveryId: body.deliveryId, ...describeError(error) });
+  }
+  message.ack();
+}
+
 /** The service could not do its part (the database, most likely): nothing is lost, the message comes back. */
-function retryAfterFault(message: Message<unknown>, deliveryId: string, error: unknown): void {
+async function retryAfterFault(context: Context, message: Message<unknown>, body: DeliveryMessage, error: unknown) {
   // An attempt already sent may be sent again then: at least once, never twice on purpose.
-  logError('delivery failed to process; retrying', { deliveryId, attempts: message.attempts, ...describeError(error) });
-  message.retry({ delaySeconds: backoffSeconds(message.attempts) });
+  logError('delivery failed to process; retrying', {
+    deliveryId: body.deliveryId,
+    attempts: message.attempts,
+    ...describeError(error),
+  });
+  await handBack(context, message, body, backoffSeconds(message.attempts));
 }
 
 /** Records a sent attempt, then acks its message or hands it back with the retry schedule's delay. */
@@ -228,9 +260,9 @@ async function settle(context: Context, message: Message<unknown>, claim: Claime
     }
     // Cancelled or sent again as a new series meanwhile: this message has nothing left to carry.
     if (retryIn === undefined || !pending) message.ack();
-    else message.retry({ delaySeconds: queueDelay(retryIn) });
+    else await handBack(context, message, claim, queueDelay(retryIn));
   } catch (error) {
-    retryAfterFault(message, claim.deliveryId, error);
+    await retryAfterFault(context, message, claim, error);
   }
 }
 
@@ -310,10 +342,10 @@ async function act(context: Context, decided: Decided): Promise<void> {
       message.retry({ delaySeconds: 1 });
       return;
     }
-    const sent = await send(context, claim.attempt);
+    const sent = await context.watchSend(send(context, claim.attempt));
     context.settling(settle(context, message, claim.attempt, sent));
   } catch (error) {
-    retryAfterFault(message, deliveryId, error);
+    await retryAfterFault(context, message, body, error);
   }
 }
 
@@ -333,7 +365,24 @@ async function claimGroup(
   return requests.map((request) => byRequest.get(request) ?? { kind: 'leased', retryInSeconds: 1 });
 }
 
-export async function consumeDeliveries(batch: MessageBatch<unknown>, env: Env, queue: DeliveryQueue): Promise<void> {
+/**
+ * How long an attempt waits for its receiver before it may outlive its invocation. When every lane left
+ * is in such a send and nothing else of the batch is left, the invocation returns (its messages count as
+ * done: wrangler.toml's queue_consumer_no_wait_for_wait_until) and the sends, their records and their
+ * hand-backs go on in the background (ctx.waitUntil). So a receiver that hangs until its timeout holds an
+ * invocation about this long, not for the timeout: locally the next batch comes at once (Miniflare runs
+ * one invocation of a queue at a time), and on Cloudflare the invocation's concurrency slot is free.
+ * Below every webhook's shortest answer that matters (a healthy receiver answers in tens of ms), above
+ * the time a batch's other messages take.
+ */
+export const DETACH_AFTER_MS = 250;
+
+export async function consumeDeliveries(
+  batch: MessageBatch<unknown>,
+  env: Env,
+  ctx: ExecutionContext,
+  queue: DeliveryQueue,
+): Promise<void> {
   const started = Date.now();
   const config = readConfig(env).delivery;
   const circuit: CircuitSettings = {
@@ -345,6 +394,25 @@ export async function consumeDeliveries(batch: MessageBatch<unknown>, env: Env, 
   const db = (deliveryId: string) => createDatabase(env, `webhooks delivery ${deliveryId}`);
   const groupDb = (ids: string[]) => db(ids.join(' '));
   const unsettled = new Set<Promise<void>>();
+  const waiting = [...batch.messages];
+  const decided: Promise<Decided>[] = [];
+  const laneCount = Math.min(SENDING_LANES, waiting.length);
+  // The invocation may return once every lane has either finished or been sending for DETACH_AFTER_MS,
+  // at least one of them the latter, and no message is left to claim or act on.
+  let finishedLanes = 0;
+  let longSends = 0;
+  let detach = () => {};
+  const detachable = new Promise<void>((resolve) => {
+    detach = resolve;
+  });
+  const checkDetachable = () => {
+    if (context.detached) return;
+    if (longSends > 0 && finishedLanes + longSends === laneCount && waiting.length === 0 && decided.length === 0) {
+      context.detached = true;
+      context.tally.detached = longSends;
+      detach();
+    }
+  };
   const context: Context = {
     db,
     secrets: secretBox(env.ENCRYPTION_KEYS),
@@ -366,11 +434,26 @@ export async function consumeDeliveries(batch: MessageBatch<unknown>, env: Env, 
         return successes.map(() => false);
       }
     }),
-    tally: { succeeded: 0 },
+    tally: { succeeded: 0, detached: 0 },
     settling: (record) => {
       unsettled.add(record);
       void record.finally(() => unsettled.delete(record));
     },
+    watchSend: async (sending) => {
+      let long = false;
+      const timer = setTimeout(() => {
+        long = true;
+        longSends++;
+        checkDetachable();
+      }, DETACH_AFTER_MS);
+      try {
+        return await sending;
+      } finally {
+        clearTimeout(timer);
+        if (long) longSends--;
+      }
+    },
+    detached: false,
     env,
   };
   // SENDING_LANES deliveries at a time at most: each lane takes its next message once its receiver has
@@ -383,8 +466,6 @@ export async function consumeDeliveries(batch: MessageBatch<unknown>, env: Env, 
   // the moment it is made, so while every lane is held it counts as in flight (for the cap, and towards
   // the slow lane's 5 s) until it is sent: at most SENDING_LANES such claims an invocation.
   const claimsAhead = queue === 'main' ? SENDING_LANES : 0;
-  const waiting = [...batch.messages];
-  const decided: Promise<Decided>[] = [];
   const claimAhead = (count: number) => {
     while (decided.length < count) {
       const message = waiting.shift();
@@ -396,18 +477,29 @@ export async function consumeDeliveries(batch: MessageBatch<unknown>, env: Env, 
     for (;;) {
       claimAhead(Math.max(1, claimsAhead));
       const next = decided.shift();
-      if (next === undefined) return;
+      if (next === undefined) break;
       const current = await next;
       claimAhead(claimsAhead);
       await act(context, current);
     }
+    finishedLanes++;
+    checkDetachable();
   };
-  await Promise.all(Array.from({ length: Math.min(SENDING_LANES, waiting.length) }, lane));
+  const work = (async () => {
+    await Promise.all(Array.from({ length: laneCount }, lane));
+    // Every send is over, so every record has been started.
+    await Promise.all(unsettled);
+    logInfo('delivery batch', {
+      queue,
+      messages: batch.messages.length,
+      succeeded: context.tally.succeeded,
+      detached: context.tally.detached || undefined,
+      durationMs: Date.now() - started,
+    });
+  })();
+  if ((await Promise.race([work.then(() => false), detachable.then(() => true)])) === false) return;
+  // Only long sends are left: they go on after the invocation. The records already under way are awaited
+  // (they ack their messages while that still counts).
+  ctx.waitUntil(work);
   await Promise.all(unsettled);
-  logInfo('delivery batch', {
-    queue,
-    messages: batch.messages.length,
-    succeeded: context.tally.succeeded,
-    durationMs: Date.now() - started,
-  });
 }
