@@ -7,8 +7,8 @@
 // plain successes; a failure is recorded on its own.
 // Queues bring a message at least once; the claim makes sure a delivery already succeeded, cancelled
 // or deleted is never sent again, and that two copies of a message never send at once.
-// An invocation does not end with its slowest attempt: once only attempts that have waited
-// DETACH_AFTER_MS for their receiver are left, it returns and they finish in the background.
+// A batch does not end with its slowest attempt: once only attempts that have waited long enough for
+// their receiver (detachAfterMs) are left, the handler returns and they finish in the background.
 import { readConfig } from '../config.ts';
 import { createDatabase, type Database } from '../db/client.ts';
 import { groupCommit } from '../lib/group-commit.ts';
@@ -69,10 +69,10 @@ interface Context {
   settling: (record: Promise<void>) => void;
   /** What the batch's log line counts. */
   tally: { succeeded: number; detached: number };
-  /** Races a send against DETACH_AFTER_MS: past it, the send may outlive the invocation. */
-  watchSend: <T>(sending: Promise<T>) => Promise<T>;
-  /** True once the invocation has returned (or is returning) with sends still under way. */
-  detached: boolean;
+  /** Watches a send: once it has waited `detachAfterMs` for its receiver, it may outlive the invocation. */
+  watchSend: <T>(sending: Promise<T>, detachAfterMs: number) => Promise<T>;
+  /** True once the handler has returned: what is left runs in ctx.waitUntil, its batch taken as done. */
+  returned: boolean;
   env: Env;
 }
 
@@ -94,12 +94,18 @@ interface Sent {
   startedAt: Date;
 }
 
-/** Sends a claimed delivery once (after its rate-limit slot, if it holds one). Records nothing. */
-async function send(context: Context, claim: ClaimedAttempt): Promise<Sent> {
-  // The rate-limit slot this attempt holds is under a second off: waited for here, not sent early. Its
-  // time is absolute (the database's clock), so however long the claim took, slots stay 1/rate apart.
+/**
+ * Waits for the rate-limit slot a claimed attempt holds (at most SLOT_WAIT_MS off: claims.ts), so it is
+ * not sent early. Its time is absolute (the database's clock), so however long the claim took, slots
+ * stay 1/rate apart.
+ */
+async function waitForSlot(claim: ClaimedAttempt): Promise<void> {
   const waitMs = claim.sendAt === null ? 0 : claim.sendAt - Date.now();
   if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
+}
+
+/** Sends a claimed delivery once, now. Records nothing. */
+async function send(context: Context, claim: ClaimedAttempt): Promise<Sent> {
   const startedAt = new Date();
   const outcome = await sendDelivery({
     deliveryId: claim.deliveryId,
@@ -203,13 +209,13 @@ async function waitForTurn(
 }
 
 /**
- * Hands a message back to come again in `delaySeconds`. Once the invocation has returned (detached),
- * the queue has taken its batch as done (wrangler.toml: queue_consumer_no_wait_for_wait_until), and a
- * retry would be lost: the message comes again as a new one instead. Should that send fail, the
- * delivery's lease runs out and the minute sweep queues it again (jobs/scheduled.ts).
+ * Hands a message back to come again in `delaySeconds`. Once the handler has returned, the queue has
+ * taken its batch as done (wrangler.toml: queue_consumer_no_wait_for_wait_until), and a retry would be
+ * lost: the message comes again as a new one instead. Should that send fail, the delivery's lease runs
+ * out and the minute sweep queues it again (jobs/scheduled.ts).
  */
 async function handBack(context: Context, message: Message<unknown>, body: DeliveryMessage, delaySeconds: number) {
-  if (!context.detached) {
+  if (!context.returned) {
     message.retry({ delaySeconds });
     return;
   }
@@ -342,7 +348,8 @@ async function act(context: Context, decided: Decided): Promise<void> {
       message.retry({ delaySeconds: 1 });
       return;
     }
-    const sent = await context.watchSend(send(context, claim.attempt));
+    await waitForSlot(claim.attempt);
+    const sent = await context.watchSend(send(context, claim.attempt), detachAfterMs(claim.attempt.timeoutMs));
     context.settling(settle(context, message, claim.attempt, sent));
   } catch (error) {
     await retryAfterFault(context, message, body, error);
@@ -367,15 +374,27 @@ async function claimGroup(
 
 /**
  * How long an attempt waits for its receiver before it may outlive its invocation. When every lane left
- * is in such a send and nothing else of the batch is left, the invocation returns (its messages count as
- * done: wrangler.toml's queue_consumer_no_wait_for_wait_until) and the sends, their records and their
- * hand-backs go on in the background (ctx.waitUntil). So a receiver that hangs until its timeout holds an
- * invocation about this long, not for the timeout: locally the next batch comes at once (Miniflare runs
- * one invocation of a queue at a time), and on Cloudflare the invocation's concurrency slot is free.
- * Below every webhook's shortest answer that matters (a healthy receiver answers in tens of ms), above
- * the time a batch's other messages take.
+ * is in such a send and nothing else of the batch is left, the handler returns (the queue takes the batch
+ * as done: wrangler.toml's queue_consumer_no_wait_for_wait_until) and the sends, their records and their
+ * hand-backs go on in the background (ctx.waitUntil). So a receiver that hangs until its timeout holds
+ * its lane, not the queue: the queue's next batch need not wait for it (locally, where Miniflare runs one
+ * invocation of a queue at a time, it comes at once). Far above a healthy receiver's answer here (a few
+ * ms), below a hang's.
  */
 export const DETACH_AFTER_MS = 250;
+/**
+ * What a send may still need after the handler has returned: the attempt, its record and its hand-back
+ * must end within it. Cloudflare lets ctx.waitUntil work run about 30 s past an event's end and then
+ * cancels it; 5 s of that are kept for the record. A cancelled attempt is not lost (its lease runs out
+ * and the sweep queues it again) but goes unrecorded, so a send detaches only once the rest of its
+ * timeout fits: a 30 s timeout (the default) after 5 s, when the slow lane has it anyway (SLOW_ATTEMPT_MS).
+ */
+export const DETACHED_BUDGET_MS = 25_000;
+
+/** How long a send with this timeout waits for its receiver before it may outlive the handler. */
+export function detachAfterMs(timeoutMs: number): number {
+  return Math.max(DETACH_AFTER_MS, timeoutMs - DETACHED_BUDGET_MS);
+}
 
 export async function consumeDeliveries(
   batch: MessageBatch<unknown>,
@@ -401,14 +420,15 @@ export async function consumeDeliveries(
   // at least one of them the latter, and no message is left to claim or act on.
   let finishedLanes = 0;
   let longSends = 0;
+  let detached = false;
   let detach = () => {};
   const detachable = new Promise<void>((resolve) => {
     detach = resolve;
   });
   const checkDetachable = () => {
-    if (context.detached) return;
+    if (detached) return;
     if (longSends > 0 && finishedLanes + longSends === laneCount && waiting.length === 0 && decided.length === 0) {
-      context.detached = true;
+      detached = true;
       context.tally.detached = longSends;
       detach();
     }
@@ -439,13 +459,13 @@ export async function consumeDeliveries(
       unsettled.add(record);
       void record.finally(() => unsettled.delete(record));
     },
-    watchSend: async (sending) => {
+    watchSend: async (sending, detachAfter) => {
       let long = false;
       const timer = setTimeout(() => {
         long = true;
         longSends++;
         checkDetachable();
-      }, DETACH_AFTER_MS);
+      }, detachAfter);
       try {
         return await sending;
       } finally {
@@ -453,7 +473,7 @@ export async function consumeDeliveries(
         if (long) longSends--;
       }
     },
-    detached: false,
+    returned: false,
     env,
   };
   // SENDING_LANES deliveries at a time at most: each lane takes its next message once its receiver has
@@ -498,8 +518,9 @@ export async function consumeDeliveries(
     });
   })();
   if ((await Promise.race([work.then(() => false), detachable.then(() => true)])) === false) return;
-  // Only long sends are left: they go on after the invocation. The records already under way are awaited
-  // (they ack their messages while that still counts).
+  // Only long sends are left: they go on after the handler. The records already under way are awaited
+  // (their acks and retries still count); whatever hands a message back after this line sends it anew.
   ctx.waitUntil(work);
   await Promise.all(unsettled);
+  context.returned = true;
 }
