@@ -119,7 +119,9 @@ describe('an attempt that outlives its batch', () => {
     const fastDeliveries = [];
     for (const type of ['ANALYSIS_FAILED', 'ANALYSIS_COMPLETED'] as const) {
       fastHooks.push(
-        await webhookWithReceiver(account.token, { events: [type] }, [{ status: 200, delayMs: DETACH_AFTER_MS - 100 }]),
+        await webhookWithReceiver(account.token, { events: [type] }, [
+          { status: 200, delayMs: (DETACH_AFTER_MS * 3) / 5 },
+        ]),
       );
       for (let count = 0; count < 3; count++) fastDeliveries.push(await unqueuedDelivery(account.accountId, type));
     }

@@ -43,10 +43,10 @@ async function putInSlowLane(webhookId: string): Promise<void> {
 describe('the slow lane', () => {
   it('an attempt that times out puts its webhook there: its next main-queue message moves over, unsent and uncounted', async () => {
     const account = await createTestAccount();
-    // The receiver answers after 1.5 s; the webhook waits 150 ms (timeoutMs is not an API field: set here),
-    // under DETACH_AFTER_MS, so the handler returns with the timeout recorded and the retry handed back.
+    // The receiver answers after 1.5 s; the webhook waits half of DETACH_AFTER_MS (timeoutMs is not an API
+    // field: set here), so the handler returns with the timeout recorded and the retry handed back.
     const { webhook, endpoint } = await webhookWithReceiver(account.token, {}, [{ status: 200, delayMs: 1500 }]);
-    const timeoutMs = DETACH_AFTER_MS - 100;
+    const timeoutMs = DETACH_AFTER_MS / 2;
     await withDatabase((db) =>
       db.execute(sql`update webhooks set timeout_ms = ${timeoutMs}::int where id = ${webhook.id}::uuid`),
     );
