@@ -54,7 +54,7 @@ async function detachableTimeout(...webhookIds: string[]): Promise<void> {
 describe('an attempt that outlives its batch', () => {
   it('the handler returns while the receiver still takes its time; the attempt is recorded after, and its retry comes back as a new message', async () => {
     const account = await createTestAccount();
-    const slowAnswer = DETACH_AFTER_MS + 1500;
+    const slowAnswer = DETACH_AFTER_MS + 700;
     const { webhook, endpoint } = await webhookWithReceiver(account.token, {}, [{ status: 503, delayMs: slowAnswer }]);
     await detachableTimeout(webhook.id);
     const { eventId, deliveryId } = await unqueuedDelivery(account.accountId);
@@ -183,7 +183,7 @@ describe('an attempt that outlives its batch', () => {
     const account = await createTestAccount();
     // Both have answered before, so the fan-out puts their deliveries on the main queue.
     const hanging = await webhookWithReceiver(account.token, { events: ['INTERVIEW_COMPLETED'] }, [
-      { status: 200, delayMs: 5000 },
+      { status: 200, delayMs: 2500 },
     ]);
     const healthy = await webhookWithReceiver(account.token, { events: ['ANALYSIS_FAILED'] });
     await markProven(hanging.webhook.id, healthy.webhook.id);
