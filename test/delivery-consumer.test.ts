@@ -32,6 +32,7 @@ import {
 } from './support/deliveries.ts';
 import { createTestAccount } from './support/fixtures.ts';
 import { call, data } from './support/routes.ts';
+import { statementsNaming } from './support/statements.ts';
 
 /** PGlite runs one transaction at a time: nothing there is ever held by another transaction while a statement runs. */
 const isPostgres = inject('databaseKind') === 'postgres';
@@ -274,6 +275,28 @@ describe('a batch of deliveries', () => {
     expect(results.filter((result) => !result.acked).map((result) => result.retriedWith)).toEqual(
       Array.from({ length: 10 - sent }, () => ({ delaySeconds: 1 })),
     );
+  });
+
+  it('a full batch on the main queue is claimed in one statement: a message for each lane and those made ahead', async () => {
+    // Four webhooks, so no delivery finds its webhook's lanes taken.
+    const account = await createTestAccount();
+    const types = ['INTERVIEW_COMPLETED', 'INTERVIEW_STARTED', 'ANALYSIS_COMPLETED', 'ANALYSIS_FAILED'] as const;
+    const hooks = [];
+    for (const type of types) hooks.push(await webhookWithReceiver(account.token, { events: [type] }));
+    const messages = [];
+    for (let count = 0; count < 10; count++) {
+      messages.push({
+        deliveryId: (await unqueuedDelivery(account.accountId, types[count % types.length])).deliveryId,
+        series: 1,
+      });
+    }
+    const results = await consumeBatch('webhook-deliveries', messages);
+    expect(results.every((result) => result.acked)).toBe(true);
+    const claims = (await statementsNaming(messages.map((message) => message.deliveryId))).filter((statement) =>
+      statement.includes('ord int)'),
+    );
+    expect(claims).toHaveLength(1);
+    for (const hook of hooks) expect((await received(hook.endpoint.id)).length).toBeGreaterThanOrEqual(2);
   });
 
   it(`lets one webhook have ${MAX_LANES_PER_WEBHOOK} attempts in flight at most; the rest come back a second later`, async () => {

@@ -507,8 +507,8 @@ export async function consumeDeliveries(
     finishedLanes++;
     checkDetachable();
   };
-  // The first claims in one statement: a message for each lane and, on the main queue, those made ahead
-  // (a whole batch of 10 there; lane by lane, it took a group of 9 and then one of 1).
+  // The first claims together, one statement: a message for each lane and, on the main queue, those made
+  // ahead (there a whole batch, where lane by lane a full one took two statements; as before elsewhere).
   claimAhead(laneCount + claimsAhead);
   const work = (async () => {
     await Promise.all(Array.from({ length: laneCount }, lane));
