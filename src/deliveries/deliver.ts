@@ -65,7 +65,7 @@ interface Context {
   claim: (request: ClaimRequest) => Promise<Claim>;
   /** Records a plain success with the other lanes' of the moment; false: recordAttempt's to record. */
   recordSuccess: (success: PlainSuccess) => Promise<boolean>;
-  /** Tracks a record still under way: the invocation ends once every one is done. */
+  /** Tracks a record still under way: the handler waits for it, unless only long sends are left. */
   settling: (record: Promise<void>) => void;
   /** What the batch's log line counts. */
   tally: { succeeded: number; detached: number };
@@ -186,8 +186,16 @@ const MAX_BUSY_WAIT_SECONDS = 30;
  * busy wait grows with the trips taken (1, 2, 3 … 30 s: fewer claims for a long backlog), and a message
  * that has taken many goes back as a new message with a fresh count (one queue send, no statement).
  */
+/** Puts a delivery's message on its queue again as a new one (a fresh count of trips). */
+async function sendAnew(context: Context, body: DeliveryMessage, delaySeconds: number): Promise<void> {
+  await deliveryQueue(context.env, context.queue).send(
+    { deliveryId: body.deliveryId, series: body.series } satisfies DeliveryMessage,
+    { delaySeconds },
+  );
+}
+
 async function waitForTurn(
-  queue: Queue,
+  context: Context,
   message: Message<unknown>,
   body: DeliveryMessage,
   claim: { kind: 'busy' | 'throttled'; retryInSeconds: number },
@@ -202,9 +210,7 @@ async function waitForTurn(
     return;
   }
   // A new message before the old one goes: if the send fails, the old one still comes back.
-  await queue.send({ deliveryId: body.deliveryId, series: body.series } satisfies DeliveryMessage, {
-    delaySeconds: seconds,
-  });
+  await sendAnew(context, body, seconds);
   message.ack();
 }
 
@@ -220,10 +226,7 @@ async function handBack(context: Context, message: Message<unknown>, body: Deliv
     return;
   }
   try {
-    await deliveryQueue(context.env, context.queue).send(
-      { deliveryId: body.deliveryId, series: body.series } satisfies DeliveryMessage,
-      { delaySeconds },
-    );
+    await sendAnew(context, body, delaySeconds);
   } catch (error) {
     logError('delivery not handed back; the sweep will', { deliveryId: body.deliveryId, ...describeError(error) });
   }
@@ -325,7 +328,7 @@ async function act(context: Context, decided: Decided): Promise<void> {
       return;
     }
     if (claim.kind === 'busy' || claim.kind === 'throttled') {
-      await waitForTurn(deliveryQueue(context.env, context.queue), message, body, claim);
+      await waitForTurn(context, message, body, claim);
       return;
     }
     if (claim.kind === 'leased' || claim.kind === 'early') {
@@ -418,19 +421,18 @@ export async function consumeDeliveries(
   const waiting = [...batch.messages];
   const decided: Promise<Decided>[] = [];
   const laneCount = Math.min(SENDING_LANES, waiting.length);
-  // The invocation may return once every lane has either finished or been sending for DETACH_AFTER_MS,
-  // at least one of them the latter, and no message is left to claim or act on.
+  // The handler may return once every lane has either finished or been sending for its detachAfterMs, at
+  // least one of them the latter (tally.detached counts them then), and no message is left to claim or
+  // act on.
   let finishedLanes = 0;
   let longSends = 0;
-  let detached = false;
   let detach = () => {};
   const detachable = new Promise<void>((resolve) => {
     detach = resolve;
   });
   const checkDetachable = () => {
-    if (detached) return;
+    if (context.tally.detached > 0) return;
     if (longSends > 0 && finishedLanes + longSends === laneCount && waiting.length === 0 && decided.length === 0) {
-      detached = true;
       context.tally.detached = longSends;
       detach();
     }
