@@ -20,6 +20,7 @@ import {
   received,
   receiverEndpoint,
   setReceiverSecrets,
+  setTimeoutMs,
   unqueuedDelivery,
   webhookState,
   webhookWithReceiver,
@@ -407,7 +408,7 @@ describe('retries', () => {
       { status: 200, delayMs: 3000 },
       { status: 200 },
     ]);
-    await withDatabase((db) => db.execute(sql`update webhooks set timeout_ms = 300 where id = ${webhook.id}::uuid`));
+    await setTimeoutMs(300, webhook.id);
     const eventId = await publish({ accountId: account.accountId });
     await eventually(async () => {
       const [delivery] = await deliveriesOf({ eventId });

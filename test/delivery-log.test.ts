@@ -13,6 +13,7 @@ import {
   pause,
   publish,
   received,
+  setTimeoutMs,
   unqueuedDelivery,
   webhookState,
   webhookWithReceiver,
@@ -133,7 +134,7 @@ describe('POST /webhooks/{id}/test', () => {
   ])('says why for %s', async (_case, responses, message, httpStatus) => {
     const account = await createTestAccount();
     const { webhook } = await webhookWithReceiver(account.token, {}, responses);
-    await withDatabase((db) => db.execute(sql`update webhooks set timeout_ms = 300 where id = ${webhook.id}::uuid`));
+    await setTimeoutMs(300, webhook.id);
     const result = await data<TestResult>(await sendTest(webhook.id, account.token));
     expect(result).toMatchObject({ success: false, httpStatus, message });
   });

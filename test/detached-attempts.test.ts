@@ -5,13 +5,9 @@
 // records and their retries go on in ctx.waitUntil. Most tests drive the handler with a recording queue
 // binding to see the order of things; the last runs Miniflare's real queues: the next batch is not held
 // by a hang.
-import { createExecutionContext, createMessageBatch, waitOnExecutionContext } from 'cloudflare:test';
-import { env } from 'cloudflare:workers';
-import { sql } from 'drizzle-orm';
+import { waitOnExecutionContext } from 'cloudflare:test';
 import { describe, expect, it, vi } from 'vitest';
 import { DETACH_AFTER_MS, DETACHED_BUDGET_MS } from '../src/deliveries/deliver.ts';
-import worker from '../src/index.ts';
-import { withDatabase } from './support/database.ts';
 import {
   deliveriesOf,
   eventually,
@@ -19,6 +15,8 @@ import {
   publish,
   received,
   recordingQueue,
+  setTimeoutMs,
+  startBatch,
   unqueuedDelivery,
   webhookWithReceiver,
 } from './support/deliveries.ts';
@@ -26,30 +24,15 @@ import { createTestAccount } from './support/fixtures.ts';
 
 vi.setConfig({ testTimeout: 30_000 });
 
-/** Hands the Worker's queue handler a batch of these messages; resolves when the handler returns. */
-async function startBatch(bodies: unknown[], overrides: Partial<Env> = {}) {
-  const batch = createMessageBatch(
-    'webhook-deliveries',
-    bodies.map((body) => ({ id: crypto.randomUUID(), timestamp: new Date(), attempts: 1, body })),
-  );
-  const retries = batch.messages.map((message) => vi.spyOn(message, 'retry'));
-  const ctx = createExecutionContext();
-  await (worker as ExportedHandler<Env>).queue?.(batch, { ...env, ...overrides }, ctx);
-  return { ctx, retries };
-}
+/** One batch of these delivery messages on the main queue; resolves when the handler returns. */
+const startDeliveries = (bodies: unknown[], overrides: Partial<Env> = {}) =>
+  startBatch('webhook-deliveries', bodies, { overrides });
 
 /**
  * A timeout whose rest fits in the background budget once DETACH_AFTER_MS has passed, so a send may
- * detach then (the default 30 s would make it wait 5 s). timeoutMs is not an API field: set here.
+ * detach then (the default 30 s would make it wait 5 s).
  */
-async function detachableTimeout(...webhookIds: string[]): Promise<void> {
-  const timeoutMs = DETACHED_BUDGET_MS;
-  await withDatabase((db) =>
-    db.execute(
-      sql`update webhooks set timeout_ms = ${timeoutMs}::int where id = any(${`{${webhookIds.join(',')}}`}::uuid[])`,
-    ),
-  );
-}
+const detachableTimeout = (...webhookIds: string[]) => setTimeoutMs(DETACHED_BUDGET_MS, ...webhookIds);
 
 describe('an attempt that outlives its batch', () => {
   it('the handler returns while the receiver still takes its time; the attempt is recorded after, and its retry comes back as a new message', async () => {
@@ -59,7 +42,7 @@ describe('an attempt that outlives its batch', () => {
     await detachableTimeout(webhook.id);
     const { eventId, deliveryId } = await unqueuedDelivery(account.accountId);
     const main = recordingQueue();
-    const { ctx, retries } = await startBatch([{ deliveryId, series: 1 }], { WEBHOOK_DELIVERIES: main.queue });
+    const { ctx, retries } = await startDeliveries([{ deliveryId, series: 1 }], { WEBHOOK_DELIVERIES: main.queue });
     // Returned: the receiver has the request and has not answered, so nothing is recorded yet.
     expect(await received(endpoint.id)).toHaveLength(1);
     expect(await deliveriesOf({ eventId })).toEqual([
@@ -84,7 +67,7 @@ describe('an attempt that outlives its batch', () => {
     ]);
     const { eventId, deliveryId } = await unqueuedDelivery(account.accountId);
     const main = recordingQueue();
-    const { ctx, retries } = await startBatch([{ deliveryId, series: 1 }], { WEBHOOK_DELIVERIES: main.queue });
+    const { ctx, retries } = await startDeliveries([{ deliveryId, series: 1 }], { WEBHOOK_DELIVERIES: main.queue });
     expect(await deliveriesOf({ eventId })).toEqual([expect.objectContaining({ last_http_status: 503 })]);
     expect(retries[0]).toHaveBeenCalledWith({ delaySeconds: 1 });
     await waitOnExecutionContext(ctx);
@@ -97,7 +80,7 @@ describe('an attempt that outlives its batch', () => {
     const { endpoint } = await webhookWithReceiver(account.token, {}, [{ status: 503 }]);
     const { eventId, deliveryId } = await unqueuedDelivery(account.accountId);
     const main = recordingQueue();
-    const { ctx, retries } = await startBatch([{ deliveryId, series: 1 }], { WEBHOOK_DELIVERIES: main.queue });
+    const { ctx, retries } = await startDeliveries([{ deliveryId, series: 1 }], { WEBHOOK_DELIVERIES: main.queue });
     // Recorded before the handler returned.
     expect(await deliveriesOf({ eventId })).toEqual([expect.objectContaining({ last_http_status: 503 })]);
     await waitOnExecutionContext(ctx);
@@ -126,7 +109,7 @@ describe('an attempt that outlives its batch', () => {
       for (let count = 0; count < 3; count++) fastDeliveries.push(await unqueuedDelivery(account.accountId, type));
     }
     const slowDelivery = await unqueuedDelivery(account.accountId);
-    const { ctx } = await startBatch(
+    const { ctx } = await startDeliveries(
       [slowDelivery, ...fastDeliveries].map(({ deliveryId }) => ({ deliveryId, series: 1 })),
     );
     // Every fast one was sent and recorded before the handler returned; the slow one goes on after it.
@@ -164,7 +147,7 @@ describe('an attempt that outlives its batch', () => {
     const fastDeliveries = [];
     for (let index = 0; index < 3; index++)
       fastDeliveries.push(await unqueuedDelivery(account.accountId, 'ANALYSIS_FAILED'));
-    const { ctx } = await startBatch(
+    const { ctx } = await startDeliveries(
       [...slowDeliveries, ...fastDeliveries].map(({ deliveryId }) => ({ deliveryId, series: 1 })),
     );
     // The fast ones were sent (once a slow one had answered and freed a lane) and recorded before the

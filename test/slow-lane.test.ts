@@ -21,6 +21,7 @@ import {
   publish,
   received,
   recordingQueue,
+  setTimeoutMs,
   unqueuedDelivery,
   webhookWithReceiver,
 } from './support/deliveries.ts';
@@ -46,10 +47,7 @@ describe('the slow lane', () => {
     // The receiver answers after 1.5 s; the webhook waits half of DETACH_AFTER_MS (timeoutMs is not an API
     // field: set here), so the handler returns with the timeout recorded and the retry handed back.
     const { webhook, endpoint } = await webhookWithReceiver(account.token, {}, [{ status: 200, delayMs: 1500 }]);
-    const timeoutMs = DETACH_AFTER_MS / 2;
-    await withDatabase((db) =>
-      db.execute(sql`update webhooks set timeout_ms = ${timeoutMs}::int where id = ${webhook.id}::uuid`),
-    );
+    await setTimeoutMs(DETACH_AFTER_MS / 2, webhook.id);
     expect(await slowUntil(webhook.id)).toBeNull();
 
     const first = { deliveryId: (await unqueuedDelivery(account.accountId)).deliveryId, series: 1 };

@@ -167,6 +167,15 @@ export async function markProven(...webhookIds: string[]): Promise<void> {
   );
 }
 
+/** Sets these webhooks' timeoutMs (not an API field: tests set it in the database). */
+export async function setTimeoutMs(timeoutMs: number, ...webhookIds: string[]): Promise<void> {
+  await withDatabase((db) =>
+    db.execute(
+      sql`update webhooks set timeout_ms = ${timeoutMs}::int where id = any(${`{${webhookIds.join(',')}}`}::uuid[])`,
+    ),
+  );
+}
+
 /**
  * A queue binding that keeps what is sent to it, instead of handing it to a consumer: `sent` has the
  * bodies, `sends` each body with the options it was sent with.
@@ -219,19 +228,24 @@ export async function unqueuedDelivery(
 export async function consumeOne(
   queue: string,
   body: unknown,
-  { overrides = {}, attempts = 1 }: { overrides?: Partial<Env>; attempts?: number } = {},
+  options: BatchOptions = {},
 ): Promise<{ acked: boolean; retriedWith: QueueRetryOptions | undefined }> {
-  const [result] = await consumeBatch(queue, [body], { overrides, attempts });
+  const [result] = await consumeBatch(queue, [body], options);
   if (!result) throw new Error('the queue handler reported on no message');
   return result;
 }
 
-/** Runs the Worker's queue handler on one batch of these messages; what it did with each, in order. */
-export async function consumeBatch(
+type BatchOptions = { overrides?: Partial<Env>; attempts?: number };
+
+/**
+ * Hands the Worker's queue handler one batch of these messages; resolves when the handler returns, which
+ * may be before the work it left to ctx.waitUntil is done (waitOnExecutionContext waits for that).
+ */
+export async function startBatch(
   queue: string,
   bodies: unknown[],
-  { overrides = {}, attempts = 1 }: { overrides?: Partial<Env>; attempts?: number } = {},
-): Promise<{ acked: boolean; retriedWith: QueueRetryOptions | undefined }[]> {
+  { overrides = {}, attempts = 1 }: BatchOptions = {},
+) {
   const batch = createMessageBatch(
     queue,
     bodies.map((body) => ({ id: crypto.randomUUID(), timestamp: new Date(), attempts, body })),
@@ -239,6 +253,16 @@ export async function consumeBatch(
   const retries = batch.messages.map((message) => vi.spyOn(message, 'retry'));
   const ctx = createExecutionContext();
   await (worker as ExportedHandler<Env>).queue?.(batch, { ...env, ...overrides }, ctx);
+  return { batch, ctx, retries };
+}
+
+/** Runs the Worker's queue handler on one batch of these messages; what it did with each, in order. */
+export async function consumeBatch(
+  queue: string,
+  bodies: unknown[],
+  options: BatchOptions = {},
+): Promise<{ acked: boolean; retriedWith: QueueRetryOptions | undefined }[]> {
+  const { batch, ctx, retries } = await startBatch(queue, bodies, options);
   const result = await getQueueResult(batch, ctx);
   return batch.messages.map((message, index) => {
     const calls = retries[index]?.mock.calls ?? [];
